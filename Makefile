@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11, pip, npm and apt:
+#   make run    create .venv, install systables, build the web shell, start the server
+#   make test   create .venv, install test dependencies (and Chromium), run every test
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+WEB    := drivers/webshell
+DATA   ?= systables_data
+ARGS   ?=
+
+.PHONY: run test bench venv test-deps webshell chromium clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.base
+test-deps: $(VENV)/.test
+
+webshell:
+	@if [ -f $(WEB)/package.json ]; then \
+		cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	fi
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: venv webshell
+	$(VENV)/bin/systables serve -d $(DATA) $(ARGS)
+
+test: test-deps webshell chromium
+	$(PY) -m pytest -q $(ARGS)
+
+bench: venv
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist

@@ -1,0 +1,109 @@
+"""The job registry: every piece of work running on this server, reported by
+the subsystem doing it (query runner, compactor, index builder, backfiller).
+
+The ``rethinkdb.jobs`` table only reads this registry; nothing here is stored.
+A job's row is produced at read time from ``Job.row()``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+# Namespaces RethinkDB uses to derive stable job ids (uuid5).
+DISK_COMPACTION_NS = uuid.UUID("b8766ece-d15c-4f96-bee5-c0edacf10c9c")
+INDEX_CONSTRUCTION_NS = uuid.UUID("74d855a5-0c40-4930-a451-d1ce508ef2d2")
+BACKFILL_NS = uuid.UUID("a5e1b38d-c712-42d7-ab4c-f177a3fb0d20")
+
+JOB_TYPES = ("query", "disk_compaction", "index_construction", "backfill")
+
+
+def disk_compaction_id(server_id: str) -> str:
+    return str(uuid.uuid5(DISK_COMPACTION_NS, server_id))
+
+
+def index_construction_id(table_id: str, index: str) -> str:
+    return str(uuid.uuid5(INDEX_CONSTRUCTION_NS, table_id + index))
+
+
+def backfill_id(destination_server: str, table_id: str, source_server: str) -> str:
+    return str(uuid.uuid5(BACKFILL_NS, destination_server + table_id + source_server))
+
+
+class JobNotInterruptible(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Job:
+    """One running job.
+
+    ``info`` returns the type-specific ``info`` object; the jobs backend renders
+    names/uuids (db, table, servers) according to ``identifier_format`` using
+    the ids given here.  ``progress`` is 0..1 for index construction and
+    backfill.  ``on_kill`` interrupts the job (query jobs); ``on_update``
+    applies a row update (pause/priority of index builds), returning an error
+    message or None.
+    """
+
+    type: str
+    id: str
+    start_time: float = field(default_factory=time.time)
+    user: str | None = None  # owner, for query jobs
+    server_ids: list[str] = field(default_factory=list)
+    info: Callable[[], dict[str, Any]] = dict
+    progress: Callable[[], float] | None = None
+    duration_known: bool = True
+    on_kill: Callable[[str], None] | None = None
+    on_update: Callable[[dict[str, Any]], str | None] | None = None
+    cancelled: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.type, self.id)
+
+    def duration_sec(self, now: float | None = None) -> float | None:
+        if not self.duration_known:
+            return None
+        return max(0.0, (now if now is not None else time.time()) - self.start_time)
+
+
+class JobRegistry:
+    def __init__(self) -> None:
+        self._jobs: dict[tuple[str, str], Job] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def add(self, job: Job) -> Job:
+        self._jobs[job.key] = job
+        return job
+
+    def remove(self, job: Job) -> None:
+        if self._jobs.get(job.key) is job:
+            del self._jobs[job.key]
+
+    def get(self, job_type: str, job_id: str) -> Job | None:
+        job = self._jobs.get((job_type, job_id))
+        return job if job is not None and not job.cancelled else None
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter([j for j in self._jobs.values() if not j.cancelled])
+
+    def __len__(self) -> int:
+        return sum(1 for j in self._jobs.values() if not j.cancelled)
+
+    def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> None:
+        """Interrupt a job on behalf of ``by_user`` (fire-and-forget, like RethinkDB).
+
+        Raises JobNotInterruptible for job types that cannot be killed.
+        Unknown ids and other users' jobs (for non-admins) are silently ignored.
+        """
+        if job_type != "query":
+            raise JobNotInterruptible(f"Jobs of type `{job_type}` cannot be interrupted.")
+        job = self.get(job_type, job_id)
+        if job is None or job.on_kill is None:
+            return
+        if not is_admin and job.user != by_user:
+            return
+        job.on_kill(by_user)

@@ -1,0 +1,114 @@
+"""Response bodies, encoded as JSON bytes (wrap them with ``encode_frame``).
+
+Keys follow the reference server's rules: ``e`` only on RUNTIME_ERROR, ``n``
+only (and always) on SUCCESS_SEQUENCE / SUCCESS_PARTIAL, ``b`` on every error,
+``p`` only when a profile is given.
+
+Datums are written as plain JSON except ``bytes``, which becomes the BINARY
+pseudo-type.  No per-value walk is made: datums already hold integral numbers
+as ``int`` (see ``systables.reql.datum``), and orjson calls ``_encode_binary``
+only for values it cannot write natively.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from systables.reql.errors import ReqlError
+from systables.reql.ql2 import ErrorType, ResponseType
+
+_ATOM = int(ResponseType.SUCCESS_ATOM)
+_SEQUENCE = int(ResponseType.SUCCESS_SEQUENCE)
+_PARTIAL = int(ResponseType.SUCCESS_PARTIAL)
+_SERVER_INFO = int(ResponseType.SERVER_INFO)
+_CLIENT_ERROR = int(ResponseType.CLIENT_ERROR)
+_COMPILE_ERROR = int(ResponseType.COMPILE_ERROR)
+_RUNTIME_ERROR = int(ResponseType.RUNTIME_ERROR)
+
+_WAIT_COMPLETE = orjson.dumps({"t": int(ResponseType.WAIT_COMPLETE), "r": []})
+_EMPTY_SEQUENCE = orjson.dumps({"t": _SEQUENCE, "r": [], "n": []})
+
+Profile = list[Any]
+Rows = list[Any] | tuple[Any, ...]
+
+
+def _encode_binary(value: Any) -> dict[str, str]:
+    if type(value) is bytes:
+        return {"$reql_type$": "BINARY", "data": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"not a datum: {type(value).__name__}")
+
+
+def _dumps(response: dict[str, Any]) -> bytes:
+    return orjson.dumps(response, default=_encode_binary)
+
+
+def _with_profile(response: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
+    if profile is not None:
+        response["p"] = profile
+    return response
+
+
+def atom(value: Any, profile: Profile | None = None) -> bytes:
+    return _dumps(_with_profile({"t": _ATOM, "r": [value]}, profile))
+
+
+def sequence(rows: Rows, profile: Profile | None = None, notes: Iterable[int] = ()) -> bytes:
+    """Final batch of a stream (SUCCESS_SEQUENCE)."""
+    if not rows and profile is None and not notes:
+        return _EMPTY_SEQUENCE
+    return _batch(_SEQUENCE, rows, notes, profile)
+
+
+def partial(rows: Rows, notes: Iterable[int] = (), profile: Profile | None = None) -> bytes:
+    """A batch with more to come (SUCCESS_PARTIAL)."""
+    return _batch(_PARTIAL, rows, notes, profile)
+
+
+def _batch(response_type: int, rows: Rows, notes: Iterable[int], profile: Profile | None) -> bytes:
+    response = _with_profile({"t": response_type, "r": rows}, profile)
+    response["n"] = [int(note) for note in notes]
+    return _dumps(response)
+
+
+def wait_complete() -> bytes:
+    return _WAIT_COMPLETE
+
+
+def server_info(info: dict[str, Any]) -> bytes:
+    return _dumps({"t": _SERVER_INFO, "r": [info]})
+
+
+def client_error(message: str) -> bytes:
+    return _dumps({"t": _CLIENT_ERROR, "r": [message], "b": []})
+
+
+def compile_error(message: str, backtrace: list[int | str], profile: Profile | None = None) -> bytes:
+    return _dumps(_with_profile({"t": _COMPILE_ERROR, "r": [message], "b": backtrace}, profile))
+
+
+def runtime_error(
+    error_type: ErrorType | None,
+    message: str,
+    backtrace: list[int | str],
+    profile: Profile | None = None,
+) -> bytes:
+    """RUNTIME_ERROR; ``error_type=None`` omits ``e`` (drivers then raise their base runtime error)."""
+    response: dict[str, Any] = {"t": _RUNTIME_ERROR}
+    if error_type is not None:
+        response["e"] = int(error_type)
+    response["r"] = [message]
+    response["b"] = backtrace
+    return _dumps(_with_profile(response, profile))
+
+
+def error(exc: ReqlError, profile: Profile | None = None) -> bytes:
+    """The response for a raised ``ReqlError`` of any kind."""
+    if exc.response_type == ResponseType.CLIENT_ERROR:
+        return client_error(exc.message)
+    if exc.response_type == ResponseType.COMPILE_ERROR:
+        return compile_error(exc.message, exc.backtrace(), profile)
+    return runtime_error(exc.error_type, exc.message, exc.backtrace(), profile)

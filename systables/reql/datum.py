@@ -1,0 +1,242 @@
+"""Datums: the JSON-like values of ReQL, as plain Python values.
+
+Representation (chosen so that documents pass between the wire, the evaluator
+and the store without conversion):
+
+* null → ``None``; bool → ``bool``; string → ``str``; array → ``list``;
+  object → ``dict``; binary → ``bytes``.
+* number → ``int`` when integral and exactly representable as a double below
+  2**63 (so it is written as a JSON integer, as RethinkDB writes integral
+  doubles), else ``float``.  ``norm_num`` keeps that invariant.
+* pseudo-types other than binary (TIME, GEOMETRY) stay objects with a
+  ``$reql_type$`` key, exactly as RethinkDB keeps them internally.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import ReqlQueryLogicError, ReqlResourceLimitError
+
+REQL_TYPE = "$reql_type$"
+MAX_SAFE = 2**53
+INT64_LIMIT = 2**63
+
+Datum = Any  # None | bool | int | float | str | bytes | list | dict
+
+
+class MinMaxVal:
+    """``r.minval`` / ``r.maxval``: below / above every datum; only valid as bounds."""
+
+    __slots__ = ("is_max",)
+
+    def __init__(self, is_max: bool) -> None:
+        self.is_max = is_max
+
+    def __repr__(self) -> str:
+        return "r.maxval" if self.is_max else "r.minval"
+
+
+MINVAL = MinMaxVal(False)
+MAXVAL = MinMaxVal(True)
+
+
+def norm_num(x: int | float) -> int | float:
+    """Return ``x`` as RethinkDB would store it: a double, kept as int when integral."""
+    if type(x) is int:
+        if -MAX_SAFE <= x <= MAX_SAFE:
+            return x
+        f = float(x)  # round like a double would
+        return int(f) if -INT64_LIMIT < f < INT64_LIMIT else f
+    if x != x or x in (math.inf, -math.inf):
+        raise ReqlQueryLogicError(f"Non-finite number: {fmt_num(x)}")
+    if x.is_integer() and -INT64_LIMIT < x < INT64_LIMIT and not (x == 0 and math.copysign(1, x) < 0):
+        return int(x)
+    return x
+
+
+def fmt_num(x: int | float) -> str:
+    """Format a number the way RethinkDB prints it in error messages."""
+    if type(x) is int:
+        return str(x)
+    if x != x:
+        return "nan"
+    if x in (math.inf, -math.inf):
+        return "inf" if x > 0 else "-inf"
+    if x.is_integer() and abs(x) < 1e16:
+        return str(int(x)) if not (x == 0 and math.copysign(1, x) < 0) else "-0"
+    return repr(x).replace("e+", "e+")
+
+
+def is_number(v: Any) -> bool:
+    t = type(v)
+    return t is int or t is float
+
+
+def reql_type(v: dict) -> str | None:
+    t = v.get(REQL_TYPE)
+    return t if isinstance(t, str) else None
+
+
+def type_name(v: Datum) -> str:
+    """RethinkDB's ``get_type_name()`` of a datum (used in messages and ordering)."""
+    t = type(v)
+    if t is str:
+        return "STRING"
+    if t is int or t is float:
+        return "NUMBER"
+    if t is dict:
+        rt = v.get(REQL_TYPE)
+        if rt is not None:
+            return f"PTYPE<{rt}>"
+        return "OBJECT"
+    if t is list:
+        return "ARRAY"
+    if t is bool:
+        return "BOOL"
+    if v is None:
+        return "NULL"
+    if t is bytes:
+        return "PTYPE<BINARY>"
+    raise TypeError(f"not a datum: {v!r}")
+
+
+def info_type_name(v: Datum) -> str:
+    """``typeOf``/``info`` name: like ``type_name`` (``PTYPE<TIME>`` etc.)."""
+    return type_name(v)
+
+
+# ---------------------------------------------------------------------------
+# Ordering (datum_t::cmp): first by type name, then within the type.
+
+def cmp(a: Datum, b: Datum) -> int:
+    ta, tb = type(a), type(b)
+    if ta is MinMaxVal or tb is MinMaxVal:
+        return _cmp_minmax(a, b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return -1 if a < b else (1 if a > b else 0)
+    if ta is str and tb is str:
+        return -1 if a < b else (1 if a > b else 0)
+    na, nb = type_name(a), type_name(b)
+    if na != nb:
+        return -1 if na < nb else 1
+    if ta is list:
+        for x, y in zip(a, b):
+            c = cmp(x, y)
+            if c:
+                return c
+        return (len(a) > len(b)) - (len(a) < len(b))
+    if ta is bool:
+        return (a > b) - (a < b)
+    if a is None:
+        return 0
+    if ta is bytes:
+        return (a > b) - (a < b)
+    # objects and pseudo-types
+    rt = a.get(REQL_TYPE)
+    if rt == "TIME":
+        ea, eb = a.get("epoch_time"), b.get("epoch_time")
+        return (ea > eb) - (ea < eb)
+    ka, kb = sorted(a), sorted(b)
+    for x, y in zip(ka, kb):
+        if x != y:
+            return -1 if x < y else 1
+        c = cmp(a[x], b[y])
+        if c:
+            return c
+    return (len(ka) > len(kb)) - (len(ka) < len(kb))
+
+
+def _cmp_minmax(a: Datum, b: Datum) -> int:
+    rank_a = (2 if a.is_max else 0) if type(a) is MinMaxVal else 1
+    rank_b = (2 if b.is_max else 0) if type(b) is MinMaxVal else 1
+    return (rank_a > rank_b) - (rank_a < rank_b)
+
+
+def eq(a: Datum, b: Datum) -> bool:
+    ta, tb = type(a), type(b)
+    if ta is tb and ta in (str, int, float, type(None), bool, bytes):
+        return a == b
+    return cmp(a, b) == 0
+
+
+class SortKey:
+    """Wraps a datum so that Python's sort uses RethinkDB's order."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Datum) -> None:
+        self.v = v
+
+    def __lt__(self, other: "SortKey") -> bool:
+        return cmp(self.v, other.v) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SortKey) and cmp(self.v, other.v) == 0
+
+
+def hashable(v: Datum) -> Any:
+    """A hashable key equal for equal datums (used by distinct, group, set ops)."""
+    t = type(v)
+    if t is float:
+        return ("n", v)
+    if t is int:
+        return ("n", float(v)) if v == float(v) else ("n", v)
+    if t is bool:
+        return ("b", v)
+    if t is str or v is None or t is bytes:
+        return v
+    if t is list:
+        return ("a", tuple(hashable(x) for x in v))
+    if t is dict:
+        if v.get(REQL_TYPE) == "TIME":
+            return ("t", float(v.get("epoch_time", 0)))
+        return ("o", tuple(sorted((k, hashable(x)) for k, x in v.items())))
+    raise TypeError(f"not a datum: {v!r}")
+
+
+# ---------------------------------------------------------------------------
+# Printing datums as RethinkDB does in error messages (cJSON's formatted style:
+# objects one key per tab-indented line, arrays inline).
+
+def print_datum(v: Datum) -> str:
+    return _print(v, 0)
+
+
+def _quote(s: str) -> str:
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _print(v: Datum, depth: int) -> str:
+    t = type(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int or t is float:
+        return fmt_num(v)
+    if t is str:
+        return _quote(v)
+    if t is bytes:
+        import base64
+
+        return _print({REQL_TYPE: "BINARY", "data": base64.b64encode(v).decode()}, depth)
+    if t is list:
+        return "[" + ", ".join(_print(x, depth) for x in v) + "]"
+    if t is dict:
+        depth += 1
+        if not v:
+            return "{\n" + "\t" * (depth - 1) + "}"
+        pad = "\t" * depth
+        inner = ",\n".join(pad + _quote(k) + ":\t" + _print(x, depth) for k, x in sorted(v.items()))
+        return "{\n" + inner + "\n" + "\t" * (depth - 1) + "}"
+    return repr(v)
+
+
+def check_array_size(arr: list, limit: int) -> list:
+    if len(arr) > limit:
+        raise ReqlResourceLimitError(f"Array over size limit `{limit}`.")
+    return arr

@@ -1,0 +1,344 @@
+"""Datums, literals, variables, functions and control flow."""
+
+from __future__ import annotations
+
+import uuid as _uuid
+from typing import Any
+
+from .. import datum as D
+from ..errors import (
+    ReqlCompileError,
+    ReqlError,
+    ReqlNonExistenceError,
+    ReqlQueryLogicError,
+    ReqlUserError,
+)
+from ..ql2 import TermType as T
+from ..stream import Stream
+from ..term import (
+    Env,
+    Term,
+    as_bool,
+    as_datum,
+    as_func,
+    check_arity,
+    check_pseudo,
+    plural,
+    term,
+)
+from ..values import FuncVal, Val
+
+
+@term(T.DATUM)
+class Datum(Term):
+    __slots__ = ("value",)
+
+    async def eval(self, env: Env) -> Any:
+        return self.value
+
+    def check(self) -> None:
+        pass
+
+
+@term(T.MAKE_ARRAY)
+class MakeArray(Term):
+    async def eval(self, env: Env) -> Any:
+        out = [as_datum(await a.eval(env), a) for a in self.args]
+        if len(out) > env.ctx.array_limit:
+            from ..errors import ReqlResourceLimitError
+
+            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+        return out
+
+
+@term(T.MAKE_OBJ)
+class MakeObject(Term):
+    """An object literal: ``{k: term}`` (optargs hold the fields)."""
+
+    def check(self) -> None:
+        pass
+
+    async def eval(self, env: Env) -> Any:
+        obj = {k: as_datum(await v.eval(env), v) for k, v in self.optargs.items()}
+        return check_pseudo(obj) if D.REQL_TYPE in obj else obj
+
+
+@term(T.ARGS)
+class Args(Term):
+    min_args = max_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        raise ReqlQueryLogicError("r.args is not legal in this context.", self)
+
+
+class Spliced(Term):
+    """A term with ``r.args`` among its arguments: arity is known only at run time."""
+
+    __slots__ = ("inner",)
+
+    async def eval(self, env: Env) -> Any:
+        inner = self.inner
+        values: list[Any] = []
+        for a in inner.args:
+            if isinstance(a, Args):
+                arr = await a.args[0].eval(env)
+                arr = as_datum(arr, a)
+                if type(arr) is not list:
+                    raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", a)
+                values.extend(arr)
+            else:
+                values.append(await a.eval(env))
+        try:
+            check_arity(len(values), inner.min_args, inner.max_args)
+        except ReqlCompileError as e:
+            raise ReqlQueryLogicError(e.message, self)
+        node = inner.__class__.__new__(inner.__class__)
+        Term.__init__(node, [], inner.optargs)
+        node.parent, node.frame = self.parent, self.frame
+        for i, v in enumerate(values):
+            c = Const([], {})
+            c.value = v
+            c.parent, c.frame = node, i
+            node.args.append(c)
+        if hasattr(node, "setup"):
+            node.setup(None)
+        return await node.eval(env)
+
+
+class Const(Term):
+    """An already-evaluated value in argument position (used by ``Spliced``)."""
+
+    __slots__ = ("value",)
+
+    async def eval(self, env: Env) -> Any:
+        return self.value
+
+
+@term(T.VAR)
+class Var(Term):
+    min_args = max_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        var_id = self.args[0].value if isinstance(self.args[0], Datum) else None
+        try:
+            return env.vars[var_id]
+        except KeyError:
+            raise ReqlQueryLogicError(f"Variable name not found.", self) from None
+
+    def check(self) -> None:
+        super().check()
+        if not isinstance(self.args[0], Datum) or type(self.args[0].value) is not int:
+            raise ReqlCompileError("Variable name must be a number.", self)
+
+
+@term(T.IMPLICIT_VAR)
+class ImplicitVar(Term):
+    min_args = max_args = 0
+
+    async def eval(self, env: Env) -> Any:
+        if env.implicit is None:
+            raise ReqlCompileError("r.row is not defined in this context.", self)
+        return env.implicit
+
+
+@term(T.FUNC)
+class Func(Term):
+    """``[69, [[2, [ids]], body]]``: evaluates to a closure over ``env``."""
+
+    min_args = max_args = 2
+
+    __slots__ = ("params",)
+
+    def setup(self, compiler: Any) -> None:
+        spec = self.args[0]
+        from .basic import Datum as _D
+
+        if isinstance(spec, MakeArray) and all(isinstance(a, _D) for a in spec.args):
+            params = [a.value for a in spec.args]
+        elif isinstance(spec, _D) and type(spec.value) is list:
+            params = spec.value
+        else:
+            raise ReqlCompileError("Expected a list of variable ids as the first argument of a function.", self)
+        if not all(type(p) is int for p in params):
+            raise ReqlCompileError("Variable name must be a number.", self)
+        self.params = params
+
+    async def eval(self, env: Env) -> FuncVal:
+        body = self.args[1]
+        params = self.params
+        n = len(params)
+
+        async def call(args: list[Any]) -> Any:
+            if len(args) != n and n != 0:
+                raise ReqlQueryLogicError(
+                    f"Expected function with {plural(len(args), 'argument')} but found function with {plural(n, 'argument')}.",
+                    self,
+                )
+            return await body.eval(env.bind(params, args) if n else env)
+
+        return FuncVal(params, call, deterministic=body.is_deterministic(), term=self)
+
+
+@term(T.FUNCALL)
+class Funcall(Term):
+    """``r.do(args..., func)``: on the wire the function comes first."""
+
+    min_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        f = await self.args[0].eval(env)
+        args = [await a.eval(env) for a in self.args[1:]]
+        if not isinstance(f, FuncVal):
+            if args:
+                as_func(f, self.args[0])
+            return f  # r.do(value) with no function returns the value
+        if f.arity != len(args) and f.arity != 0:
+            raise ReqlQueryLogicError(
+                f"Expected function with {plural(len(args), 'argument')} but found function with {plural(f.arity, 'argument')}.",
+                self,
+            )
+        return await f(*args)
+
+
+@term(T.BRANCH)
+class Branch(Term):
+    min_args = 3
+
+    def check(self) -> None:
+        super().check()
+
+    async def eval(self, env: Env) -> Any:
+        args = self.args
+        if len(args) % 2 == 0:
+            raise ReqlQueryLogicError("Cannot call `branch` term with an even number of arguments.", self)
+        for i in range(0, len(args) - 1, 2):
+            if as_bool(as_datum(await args[i].eval(env), args[i])):
+                return await args[i + 1].eval(env)
+        return await args[-1].eval(env)
+
+
+@term(T.OR)
+class Or(Term):
+    async def eval(self, env: Env) -> Any:
+        v: Any = False
+        for a in self.args:
+            v = as_datum(await a.eval(env), a)
+            if as_bool(v):
+                return v
+        return v
+
+
+@term(T.AND)
+class And(Term):
+    async def eval(self, env: Env) -> Any:
+        v: Any = True
+        for a in self.args:
+            v = as_datum(await a.eval(env), a)
+            if not as_bool(v):
+                return v
+        return v
+
+
+@term(T.NOT)
+class Not(Term):
+    min_args = max_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        return not as_bool(await self.arg_datum(env, 0))
+
+
+@term(T.DEFAULT)
+class Default(Term):
+    min_args = max_args = 2
+
+    async def eval(self, env: Env) -> Any:
+        try:
+            v = await self.args[0].eval(env)
+            if isinstance(v, Val):
+                return v
+            if v is not None:
+                return v
+            err: ReqlError | None = None
+        except ReqlNonExistenceError as e:
+            err = e
+        except ReqlUserError as e:
+            if not getattr(e, "empty_error", False):
+                raise
+            err = e
+        handler = await self.args[1].eval(env)
+        if isinstance(handler, FuncVal):
+            return await handler(err.message if err is not None else None)
+        return handler
+
+
+@term(T.ERROR)
+class Error(Term):
+    min_args, max_args = 0, 1
+    deterministic = True
+
+    async def eval(self, env: Env) -> Any:
+        if not self.args:
+            e = ReqlQueryLogicError("Empty ERROR term outside a default block.", self)
+            raise e
+        msg = await self.arg_datum(env, 0)
+        if type(msg) is not str:
+            raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(msg)}.", self.args[0])
+        raise ReqlUserError(msg, self)
+
+
+@term(T.UUID)
+class Uuid(Term):
+    min_args, max_args = 0, 1
+
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return bool(self.args)
+
+    def is_deterministic(self) -> bool:
+        return bool(self.args) and self.args[0].is_deterministic()
+
+    async def eval(self, env: Env) -> Any:
+        if self.args:
+            name = await self.arg_str(env, 0)
+            return str(_uuid.uuid5(_uuid.UUID("91461c99-f89d-49d2-af96-d8e2e14e9b58"), name))
+        return str(_uuid.uuid4())
+
+
+@term(T.MINVAL)
+class MinVal(Term):
+    min_args = max_args = 0
+
+    async def eval(self, env: Env) -> Any:
+        return D.MINVAL
+
+
+@term(T.MAXVAL)
+class MaxVal(Term):
+    min_args = max_args = 0
+
+    async def eval(self, env: Env) -> Any:
+        return D.MAXVAL
+
+
+@term(T.ASC, T.DESC)
+class AscDesc(Term):
+    min_args = max_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        from ..values import Ordering
+
+        return Ordering(await self.args[0].eval(env), self.tt == T.DESC)
+
+
+@term(T.RANGE)
+class Range(Term):
+    min_args, max_args = 0, 2
+
+    async def eval(self, env: Env) -> Any:
+        from ..stream import RangeStream
+
+        if not self.args:
+            return RangeStream(0, None)
+        if len(self.args) == 1:
+            return RangeStream(0, await self.arg_int(env, 0))
+        return RangeStream(await self.arg_int(env, 0), await self.arg_int(env, 1))

@@ -1,0 +1,463 @@
+"""A client's ReQL session, independent of transport (TCP connection or HTTP
+connection record): its queries by token, their cursors, batching, and
+interruption (STOP, kill through ``rethinkdb.jobs``, close, shutdown).
+
+Every request runs in its own trio cancel scope; interrupting a query cancels
+that scope, and the request turns the cancellation into RethinkDB's response.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+
+from .jobs.registry import Job
+from .protocol.query import QueryParseError, parse_query
+from .reql import errors as E
+from .reql.context import DEFAULT_ARRAY_LIMIT, QueryContext
+from .reql.datum import MinMaxVal
+from .reql.ql2 import ErrorType, QueryType, ResponseNote, ResponseType
+from .reql.stream import Stream
+from .reql.term import Env, Term, compile_query
+from .reql.values import DbVal, GroupedData, GroupedStream, SingleSelection, Val
+
+if TYPE_CHECKING:
+    from .server import Server
+
+MAX_CONCURRENT_QUERIES = 1024
+
+# Every optarg name RethinkDB accepts, globally or on a term (optargs.cc).
+ACCEPTABLE_OPTARGS = frozenset(
+    """array_limit attempts auth base binary_format changefeed_queue_size conflict data db default
+    default_timezone dry_run durability emergency_repair fill first_batch_scaledown_factor float geo
+    geo_system group_format header identifier_format ignore_write_hook include_initial include_offsets
+    include_states include_types index interleave left_bound max_batch_bytes max_batch_rows
+    max_batch_seconds max_dist max_results method min_batch_rows multi non_atomic noreply
+    nonvoting_replica_tags num_vertices overwrite page page_limit params primary_key
+    primary_replica_tag profile read_mode redirects replicas result_format return_changes return_vals
+    right_bound shards squash timeout time_format unit upsert use_outdated verify wait_for""".split()
+)
+
+
+def _bytes_default(v: Any) -> Any:
+    if type(v) is bytes:
+        import base64
+
+        return {"$reql_type$": "BINARY", "data": base64.b64encode(v).decode()}
+    if isinstance(v, MinMaxVal):
+        raise E.ReqlQueryLogicError(f"Cannot convert `{v!r}` to JSON.")
+    raise TypeError(f"not serialisable: {type(v).__name__}")
+
+
+def dumps(v: Any) -> bytes:
+    try:
+        return orjson.dumps(v, default=_bytes_default)
+    except orjson.JSONEncodeError as e:
+        cause = e.__cause__ or e.__context__
+        if isinstance(cause, E.ReqlError):
+            raise cause from None
+        raise E.ReqlInternalError(f"Unexpected exception: {e}") from None
+
+
+# ---------------------------------------------------------------------------
+# Response bodies.
+
+def body(t: int, r: list, *, b: list | None = None, e: int | None = None, p: Any = None, n: list | None = None) -> bytes:
+    out: dict[str, Any] = {"t": t}
+    if e is not None:
+        out["e"] = e
+    out["r"] = r
+    if b is not None:
+        out["b"] = b
+    if p is not None:
+        out["p"] = p
+    if n is not None:
+        out["n"] = n
+    return dumps(out)
+
+
+def rows_body(t: int, rows: list[bytes], notes: list[int], profile: Any) -> bytes:
+    head = b'{"t":%d,"r":[' % t
+    tail = b'],"n":' + orjson.dumps(notes)
+    if profile is not None:
+        tail += b',"p":' + dumps(profile)
+    return head + b",".join(rows) + tail + b"}"
+
+
+def error_body(err: E.ReqlError) -> bytes:
+    bt = err.backtrace() if err.response_type != ResponseType.CLIENT_ERROR else []
+    e = int(err.error_type) if err.response_type == ResponseType.RUNTIME_ERROR and err.error_type is not None else None
+    if err.response_type == ResponseType.RUNTIME_ERROR and e is None:
+        e = int(ErrorType.INTERNAL)
+    return body(int(err.response_type), [err.message], b=bt, e=e)
+
+
+def client_error(message: str) -> bytes:
+    return body(int(ResponseType.CLIENT_ERROR), [message], b=[])
+
+
+def interrupted_body(message: str) -> bytes:
+    return body(int(ResponseType.RUNTIME_ERROR), [message], b=[], e=int(ErrorType.OP_INDETERMINATE))
+
+
+EMPTY_SEQUENCE = b'{"t":2,"r":[],"n":[]}'
+
+
+# ---------------------------------------------------------------------------
+
+@dataclass
+class BatchLimits:
+    min_rows: int = 1
+    max_rows: int | None = None
+    max_bytes: int = 1 << 20
+    max_seconds: float = 0.5
+    scaledown: int = 4
+
+
+@dataclass(eq=False)
+class Query:
+    token: int
+    raw_term: Any
+    term: Term
+    ctx: QueryContext
+    noreply: bool
+    profile: bool
+    limits: BatchLimits
+    job: Job
+    stream: Stream | None = None
+    pending: list = field(default_factory=list)  # rows read but not yet sent
+    scope: trio.CancelScope | None = None
+    interrupt: str | None = None  # message of the interruption, or "stop"
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    finished: trio.Event = field(default_factory=trio.Event)
+    started_batches: int = 0
+
+
+STOP = "stop"
+
+
+class Session:
+    def __init__(self, server: "Server", user: str, peer_host: str, peer_port: int, *, http: bool = False) -> None:
+        self.server = server
+        self.user = user
+        self.peer_host = peer_host
+        self.peer_port = peer_port
+        self.http = http
+        self.queries: dict[int, Query] = {}
+        self.noreply_running: set[Query] = set()
+        self.closed = False
+        server.sessions.add(self)
+
+    # -- entry point ---------------------------------------------------------
+    async def handle(self, token: int, payload: bytes) -> bytes | None:
+        """Run one request; returns the response body, or None when nothing is sent."""
+        try:
+            parsed = parse_query(payload)
+        except QueryParseError as e:
+            return client_error(e.message)
+        qt = parsed.type
+        if qt == QueryType.START:
+            return await self._start(token, parsed.term, parsed.global_optargs or {})
+        if qt == QueryType.CONTINUE:
+            return await self._continue(token)
+        if qt == QueryType.STOP:
+            return await self._stop(token)
+        if qt == QueryType.NOREPLY_WAIT:
+            if token in self.queries:
+                return client_error(f"ERROR: duplicate token {token}")
+            await self._noreply_wait()
+            return body(int(ResponseType.WAIT_COMPLETE), [])
+        if qt == QueryType.SERVER_INFO:
+            return body(int(ResponseType.SERVER_INFO), [self.server.server_info()])
+        return client_error(f"Server could not parse query: Unrecognized QueryType: {qt}.")
+
+    # -- START ---------------------------------------------------------------
+    async def _start(self, token: int, raw_term: Any, raw_optargs: dict) -> bytes | None:
+        if token in self.queries:
+            return client_error(f"ERROR: duplicate token {token}")
+        noreply = static_bool(raw_optargs.get("noreply"))
+        profile = static_bool(raw_optargs.get("profile"))
+        try:
+            term, optargs = compile_start(raw_term, raw_optargs)
+            ctx = QueryContext(self.server, self.user, optargs)
+            limits = await read_limits(ctx, optargs)
+        except E.ReqlError as err:
+            return None if noreply else error_body(err)
+        if len(self.queries) >= MAX_CONCURRENT_QUERIES:
+            return None if noreply else client_error("Too many concurrent queries on this connection.")
+        job = self._make_job(raw_term)
+        q = Query(token, raw_term, term, ctx, noreply, profile, limits, job)
+        job.on_kill = lambda by_user, q=q: self.interrupt(q, E.KILLED_BY_JOBS)
+        self.queries[token] = q
+        self.server.jobs.add(job)
+        if noreply:
+            self.noreply_running.add(q)
+        try:
+            response = await self._run(q, first=True)
+        finally:
+            if noreply:
+                self._finish(q)
+                self.noreply_running.discard(q)
+        return None if noreply else response
+
+    def _make_job(self, raw_term: Any) -> Job:
+        printed: list[str] = []
+
+        def info() -> dict:
+            if not printed:
+                from .reql.pretty import print_js
+
+                printed.append(print_js(raw_term))
+            return {
+                "client_address": self.peer_host,
+                "client_port": self.peer_port,
+                "query": printed[0],
+                "user": self.user,
+            }
+
+        return Job(
+            type="query",
+            id=str(uuid.uuid4()),
+            user=self.user,
+            server_ids=[self.server.server_id],
+            info=info,
+        )
+
+    # -- CONTINUE / STOP -----------------------------------------------------
+    async def _continue(self, token: int) -> bytes | None:
+        q = self.queries.get(token)
+        if q is None:
+            return client_error(f"Token {token} not in stream cache.")
+        return await self._run(q, first=False)
+
+    async def _stop(self, token: int) -> bytes | None:
+        q = self.queries.get(token)
+        if q is None:
+            return client_error(f"Token {token} not in stream cache.")
+        self.interrupt(q, STOP)
+        async with q.lock:
+            self._finish(q)
+        return EMPTY_SEQUENCE
+
+    async def _noreply_wait(self) -> None:
+        for q in list(self.noreply_running):
+            await q.finished.wait()
+
+    # -- running -------------------------------------------------------------
+    async def _run(self, q: Query, first: bool) -> bytes | None:
+        async with q.lock:
+            if q.interrupt is not None:
+                return self._interrupted_response(q)
+            if q.finished.is_set():
+                return client_error(f"Token {q.token} not in stream cache.")
+            started = time.perf_counter()
+            response: bytes | None = None
+            with trio.CancelScope() as scope:
+                q.scope = scope
+                try:
+                    response = await self._evaluate(q, first, started)
+                except E.ReqlError as err:
+                    self._finish(q)
+                    response = error_body(err)
+                except trio.Cancelled:
+                    raise
+                except RecursionError:
+                    self._finish(q)
+                    response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
+                except Exception as exc:  # a bug: answer, log, keep serving
+                    self._finish(q)
+                    self.server.log_exception(exc)
+                    response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+            q.scope = None
+            if scope.cancelled_caught:
+                return self._interrupted_response(q)
+            return response
+
+    def _interrupted_response(self, q: Query) -> bytes:
+        reason = q.interrupt or E.UNKNOWN_CAUSE
+        self._finish(q)
+        if reason == STOP:
+            return EMPTY_SEQUENCE
+        return interrupted_body(reason)
+
+    async def _evaluate(self, q: Query, first: bool, started: float) -> bytes:
+        if first:
+            value = await q.term.eval(Env(q.ctx))
+            value = await resolve_result(value, q)
+            if not isinstance(value, Stream):
+                self._finish(q)
+                return body(int(ResponseType.SUCCESS_ATOM), [value], p=self._profile(q, started))
+            q.stream = value
+        rows, exhausted = await self._next_batch(q, first)
+        q.started_batches += 1
+        if exhausted or q.noreply:
+            self._finish(q)
+            return rows_body(int(ResponseType.SUCCESS_SEQUENCE), rows, [], self._profile(q, started))
+        return rows_body(int(ResponseType.SUCCESS_PARTIAL), rows, [], self._profile(q, started))
+
+    def _profile(self, q: Query, started: float) -> Any:
+        if not q.profile:
+            return None
+        ms = (time.perf_counter() - started) * 1000
+        return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": []}]
+
+    async def _next_batch(self, q: Query, first: bool) -> tuple[list[bytes], bool]:
+        lim = q.limits
+        scale = lim.scaledown if first else 1
+        max_rows = max(1, lim.max_rows // scale) if lim.max_rows is not None else None
+        max_bytes = max(1, lim.max_bytes // scale)
+        deadline = time.monotonic() + lim.max_seconds / scale
+        out: list[bytes] = []
+        size = 0
+        stream = q.stream
+        assert stream is not None
+        while True:
+            if not q.pending:
+                batch = await stream.next_batch()
+                if batch is None:
+                    return out, True
+                q.pending = batch
+            pending = q.pending
+            i = 0
+            for i, row in enumerate(pending, 1):
+                encoded = dumps(row)
+                out.append(encoded)
+                size += len(encoded) + 1
+                if (max_rows is not None and len(out) >= max_rows) or size >= max_bytes:
+                    break
+            else:
+                i = len(pending)
+            q.pending = pending[i:]
+            if len(out) >= lim.min_rows and (
+                (max_rows is not None and len(out) >= max_rows) or size >= max_bytes or time.monotonic() >= deadline
+            ):
+                if not q.pending:
+                    # Peek so that an exhausted stream ends with SUCCESS_SEQUENCE.
+                    nxt = await stream.next_batch()
+                    if nxt is None:
+                        return out, True
+                    q.pending = nxt
+                return out, False
+
+    # -- interruption and cleanup --------------------------------------------
+    def interrupt(self, q: Query, reason: str) -> None:
+        """Interrupt ``q`` (kill, stop, close, shutdown); it leaves ``jobs`` at once."""
+        if q.interrupt is None:
+            q.interrupt = reason
+        q.job.cancelled = True
+        self.server.jobs.remove(q.job)
+        if q.scope is not None:
+            q.scope.cancel()
+
+    def _finish(self, q: Query) -> None:
+        if self.queries.get(q.token) is q:
+            del self.queries[q.token]
+        self.server.jobs.remove(q.job)
+        q.job.cancelled = True
+        if q.stream is not None:
+            q.stream.close()
+        q.finished.set()
+
+    def close(self, reason: str = E.CLIENT_CLOSED) -> None:
+        """Interrupt every query of this session (connection closed, expired, shutdown)."""
+        self.closed = True
+        for q in list(self.queries.values()):
+            self.interrupt(q, reason)
+            if q.lock.locked() is False:
+                self._finish(q)
+        self.server.sessions.discard(self)
+
+
+def static_bool(v: Any) -> bool:
+    """noreply/profile are read before evaluation: a JSON bool or a DATUM term."""
+    if v is True:
+        return True
+    if type(v) is list and len(v) == 2 and v[0] == 1:
+        inner = v[1]
+        return inner is True or (type(inner) is list and len(inner) == 1 and inner[0] is True)
+    return False
+
+
+def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Term]]:
+    optargs: dict[str, Term] = {}
+    for name, raw in raw_optargs.items():
+        if name not in ACCEPTABLE_OPTARGS:
+            raise E.ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
+        optargs[name] = compile_query(raw)
+    if "db" not in optargs:
+        optargs["db"] = compile_query([14, ["test"]])
+    return compile_query(raw_term), optargs
+
+
+async def read_limits(ctx: QueryContext, optargs: dict[str, Term]) -> BatchLimits:
+    env = Env(ctx)
+    lim = BatchLimits()
+
+    async def get(name: str) -> Any:
+        t = optargs.get(name)
+        if t is None:
+            return None
+        from .reql.term import as_datum
+
+        return as_datum(await t.eval(env))
+
+    al = await get("array_limit")
+    if al is not None:
+        if not isinstance(al, (int, float)) or isinstance(al, bool) or al < 1:
+            raise E.ReqlQueryLogicError(f"Illegal array size limit `{al}`.  (Must be >= 1.)")
+        ctx.array_limit = int(al)
+    for name in ("min_batch_rows", "max_batch_rows", "max_batch_bytes", "first_batch_scaledown_factor"):
+        v = await get(name)
+        if v is None:
+            continue
+        from .reql.term import as_int
+
+        n = as_int(v)
+        if name == "min_batch_rows":
+            lim.min_rows = max(1, n)
+        elif name == "max_batch_rows":
+            lim.max_rows = max(1, n)
+        elif name == "max_batch_bytes":
+            lim.max_bytes = max(1, n)
+        else:
+            lim.scaledown = max(1, n)
+    secs = await get("max_batch_seconds")
+    if secs is not None:
+        from .reql.datum import fmt_num
+        from .reql.term import as_num
+
+        s = as_num(secs)
+        if s < 0:
+            raise E.ReqlQueryLogicError(f"max_batch_seconds must be positive (got `{fmt_num(s)}`).")
+        if s >= 86400:
+            raise E.ReqlQueryLogicError(f"max_batch_seconds is too large (got `{fmt_num(s)}`, must be less than 86400).")
+        lim.max_seconds = s
+    return lim
+
+
+async def resolve_result(value: Any, q: Query) -> Any:
+    """Turn the root value into a datum or a stream to send."""
+    if isinstance(value, Stream):
+        if value.is_array_like():
+            from .reql.stream import collect
+
+            return await collect(value, q.ctx.array_limit)
+        return value
+    if isinstance(value, SingleSelection):
+        return value.doc
+    if isinstance(value, GroupedData):
+        return value.to_datum()
+    if isinstance(value, GroupedStream):
+        return GroupedData({h: (k, rows) for h, (k, rows) in value.groups.items()}).to_datum()
+    if isinstance(value, Val):
+        raise E.ReqlQueryLogicError(
+            f"Query result must be of type DATUM, GROUPED_DATA, or STREAM (got {value.type_name})."
+        )
+    if isinstance(value, MinMaxVal):
+        raise E.ReqlQueryLogicError(f"Cannot convert `{value!r}` to JSON.")
+    return value
