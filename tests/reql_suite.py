@@ -31,12 +31,13 @@ def suite_dir() -> Path | None:
     return None
 
 
-def run_suite(paths: list[str] | None = None, verbose: bool = False) -> dict:
+def run_suite(paths: list[str] | None = None, verbose: bool = False, name: str = "reql-suite") -> dict:
+    """Run the suite (or some of its files); the full report goes to test-artifacts/<name>.json."""
     tests = suite_dir()
     if tests is None:
         raise FileNotFoundError("RethinkDB's ReQL test suite (../shared/reql-tests) is not present")
     ARTIFACTS.mkdir(exist_ok=True)
-    out = ARTIFACTS / "reql-suite.json"
+    out = ARTIFACTS / f"{name}.json"
     with temp_server(http=False) as srv:
         cmd = [
             sys.executable, str(tests / "run_polyglot.py"),
@@ -47,7 +48,7 @@ def run_suite(paths: list[str] | None = None, verbose: bool = False) -> dict:
             cmd.append("-v")
         cmd += paths or [str(tests / "suite")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
-    (ARTIFACTS / "reql-suite.txt").write_text(proc.stdout + proc.stderr)
+    (ARTIFACTS / f"{name}.txt").write_text(proc.stdout + proc.stderr)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"suite runner failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return summarize(json.loads(out.read_text()))
@@ -66,10 +67,11 @@ def summarize(report: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--update", action="store_true", help="write the result as the new baseline")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each failure (in test-artifacts/<name>.txt)")
+    parser.add_argument("--name", default=f"reql-suite-{os.getpid()}", help="report file name in test-artifacts/")
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args()
-    summary = run_suite(args.paths or None, args.verbose)
+    summary = run_suite(args.paths or None, args.verbose, args.name)
     for name, c in summary["files"].items():
         print(f"{name:50} {c['passed']:4} passed {c['failed']:4} failed {c['skipped']:3} skipped")
     t = summary["total"]

@@ -156,8 +156,6 @@ class Storage:
         self._compactor.close()
         self._db.flush_wal(True)
         self._db.close()
-        for store in self._stores.values():
-            store.dropped = True
         self._stores.clear()
         del self._data, self._data_handle, self._db
 

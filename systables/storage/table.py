@@ -277,9 +277,9 @@ class TableStore:
     # --- lifecycle ---------------------------------------------------------------------
 
     def _check_live(self) -> None:
+        self._s._check_open()
         if self.dropped:
             raise NoSuchTable(self.meta.id)
-        self._s._check_open()
 
 
 def _stream(reader: RangeReader, plen: int, total: int, chunk_rows: int) -> Iterator[BackfillChunk]:

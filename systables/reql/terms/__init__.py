@@ -1,3 +1,19 @@
 """Every term family registers its classes on import."""
 
-from . import aggregation, basic, db_table, math, objects, sequence, writes  # noqa: F401
+from . import (  # noqa: F401
+    admin,
+    aggregation,
+    arrays,
+    basic,
+    datum_ops,
+    db_table,
+    indexes,
+    joins,
+    js,
+    math,
+    objects,
+    sequence,
+    strings,
+    time_terms,
+    writes,
+)

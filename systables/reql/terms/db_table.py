@@ -329,3 +329,36 @@ class Sync(Term):
             raise ReqlOpFailedError("Artificial tables don't support `sync()`.", self)
         await table.store.commit("hard")
         return {"synced": 1}
+
+
+WAIT_STATES = ("ready_for_outdated_reads", "ready_for_reads", "ready_for_writes", "all_replicas_ready")
+
+
+@term(T.WAIT)
+class Wait(Term):
+    """A single server's tables are always ready: report how many were waited on."""
+
+    min_args, max_args = 0, 1
+    opt_names = frozenset({"wait_for", "timeout"})
+
+    async def eval(self, env: Env) -> dict:
+        if not self.args:
+            raise ReqlQueryLogicError("`wait` can only be called on a table or database.", self)
+        wait_for = await self.opt_datum(env, "wait_for", "all_replicas_ready")
+        if wait_for not in WAIT_STATES:
+            raise ReqlQueryLogicError(
+                f"Unknown table readiness state: '{wait_for}', must be one of 'ready_for_outdated_reads', "
+                "'ready_for_reads', 'ready_for_writes', or 'all_replicas_ready'",
+                self,
+            )
+        target = await self.args[0].eval(env)
+        special = "Database `rethinkdb` is special; the system tables in it are always available and don't need to be waited on."
+        if isinstance(target, DbVal):
+            if target.name == C.SYSTEM_DB:
+                raise ReqlOpFailedError(special, self)
+            dbm = server_of(env).catalog.require_db(target.name)
+            return {"ready": len(server_of(env).catalog.tables_of(dbm.id))}
+        table = table_arg(target, self.args[0])
+        if table.system is not None:
+            raise ReqlOpFailedError(special, self)
+        return {"ready": 1}

@@ -1,0 +1,3 @@
+"""String terms: match, split, upcase, downcase."""
+
+from __future__ import annotations
