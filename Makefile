@@ -9,7 +9,7 @@ WEB    := drivers/webshell
 DATA   ?= systables_data
 ARGS   ?=
 
-.PHONY: run test bench venv test-deps webshell chromium clean
+.PHONY: run test bench venv test-deps webshell driver-compat chromium clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ webshell:
 		cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
 	fi
 
+# The official JavaScript driver, for the compatibility tests.
+driver-compat:
+	cd drivers/compat && npm ci --no-audit --no-fund --loglevel=error
+
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
@@ -38,11 +42,11 @@ chromium:
 run: venv webshell
 	$(VENV)/bin/systables serve -d $(DATA) $(ARGS)
 
-test: test-deps webshell chromium
+test: test-deps webshell driver-compat chromium
 	$(PY) -m pytest -q $(ARGS)
 
 bench: venv
 	$(PY) -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist drivers/compat/node_modules

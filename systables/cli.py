@@ -57,6 +57,9 @@ def announce(server: Server) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # Term trees are compiled and evaluated recursively; the compiler caps their
+    # depth, and this leaves room for that cap.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     if args.command == "serve":
         try:
             trio.run(run_server, options_from_args(args), announce)

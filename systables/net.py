@@ -86,6 +86,9 @@ async def run_queries(server: "Server", session: Session, stream: trio.SocketStr
                 await send(token, response)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             nursery.cancel_scope.cancel()
+        except Exception as exc:  # a bug in one query must not take the connection down
+            server.log_exception(exc)
+            await send(token, client_error(f"Unexpected exception: {exc!r}"))
         finally:
             limiter.release()
 

@@ -188,6 +188,9 @@ class Session:
             limits = await read_limits(ctx, optargs)
         except E.ReqlError as err:
             return None if noreply else error_body(err)
+        except Exception as exc:  # a bug: answer and keep serving
+            self.server.log_exception(exc)
+            return None if noreply else error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
         if len(self.queries) >= MAX_CONCURRENT_QUERIES:
             return None if noreply else client_error("Too many concurrent queries on this connection.")
         job = self._make_job(raw_term)

@@ -23,7 +23,7 @@ from .errors import (
 from .ql2 import TermType
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
-MAX_NESTING = 1000  # deeper term trees are refused before they can exhaust the stack
+MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
 
 TERMS: dict[int, type["Term"]] = {}
 
@@ -303,7 +303,7 @@ class Compiler:
 
     def compile(self, raw: Any, parent: Term | None = None, frame: int | str | None = None, depth: int = 0) -> Term:
         if depth > MAX_NESTING:
-            raise ReqlCompileError("Query is too deeply nested.")
+            raise ReqlCompileError(f"Query is nested too deeply (the limit is {MAX_NESTING} levels).")
         t = type(raw)
         if t is list:
             node = self._compile_term(raw, depth)
