@@ -1,13 +1,15 @@
 """Disk compaction: manual compactions of garbage-heavy key ranges, and the
 ``disk_compaction`` job that shows while any compaction runs.
 
-RocksDB compacts in the background on its own; we sample its counters a few
-times a second.  On top of that, overwrites and deletes leave old versions
+RocksDB compacts in the background on its own; its counters are sampled ten
+times a second (a few property reads).  On top of that, overwrites and deletes leave old versions
 and tombstones behind, so each table counts the entries it made garbage and,
-past a threshold, the key ranges that hold them are compacted with
-``compact_range`` in a worker thread (the call releases the GIL and never
-blocks the trio thread).  A burst of overwrites of a single key compacts
-just that key's range: small, real work.
+past a threshold (a fraction of the table), the key ranges that hold them are
+compacted with ``compact_range`` in a worker thread (the call releases the GIL
+and never blocks the trio thread).  A document overwritten 100 times gets its
+own key compacted: small, real work (a memtable flush plus a compaction of
+the files holding that key).  Compactions start on a sample tick and each
+table rests between compactions (longer after longer ones).
 """
 
 from __future__ import annotations
@@ -21,25 +23,41 @@ from rocksdict import CompactOptions, Rdict
 
 from ..jobs.registry import Job, JobRegistry, disk_compaction_id
 
-SAMPLE_INTERVAL = 0.15
+SAMPLE_INTERVAL = 0.1
 MIN_GARBAGE = 100  # entries made obsolete before a table's ranges are compacted
 GARBAGE_RATIO = 0.5  # ... and at least this fraction of the table's live documents
-MIN_INTERVAL = 1.0  # seconds between two compactions of one table
+HOT_KEY_OVERWRITES = 100  # overwrites of one document that get its own key compacted
+MAX_TRACKED_KEYS = 10_000
+MIN_INTERVAL = 0.1  # seconds between two compactions of one table
 INTERVAL_PER_WORK = 20.0  # ... and at least this multiple of the last one's duration
 
 
 @dataclass
 class Garbage:
-    """Obsolete entries of one table since its last compaction, with the key
-    range of each keyspace (4-byte prefix) they fall in."""
+    """Obsolete entries of one table since its last compaction: how many, the
+    key range of each keyspace (4-byte prefix) they fall in, and how often
+    each document key was overwritten (to spot hot keys)."""
 
     count: int = 0
     threshold: float = MIN_GARBAGE
     ranges: dict[bytes, list[bytes]] = field(default_factory=dict)
+    hits: dict[bytes, int] = field(default_factory=dict)
+    hot: set[bytes] = field(default_factory=set)
     next_allowed: float = 0.0
 
-    def add(self, keys: list[bytes]) -> None:
-        self.count += len(keys)
+    def add(self, doc_keys: list[bytes], entry_keys: list[bytes]) -> None:
+        self.count += len(doc_keys) + len(entry_keys)
+        self._widen(doc_keys)
+        self._widen(entry_keys)
+        if len(self.hits) > MAX_TRACKED_KEYS:
+            self.hits.clear()  # many distinct keys: the table-wide rule covers them
+        hits = self.hits
+        for key in doc_keys:
+            n = hits[key] = hits.get(key, 0) + 1
+            if n >= HOT_KEY_OVERWRITES:
+                self.hot.add(key)
+
+    def _widen(self, keys: list[bytes]) -> None:
         for key in keys:
             span = self.ranges.get(key[:4])
             if span is None:
@@ -51,12 +69,19 @@ class Garbage:
 
     @property
     def due(self) -> bool:
-        return self.count >= self.threshold and time.monotonic() >= self.next_allowed
+        return (self.count >= self.threshold or bool(self.hot)) and time.monotonic() >= self.next_allowed
 
     def take_ranges(self) -> list[tuple[bytes, bytes]]:
-        ranges = [(lo, hi) for lo, hi in self.ranges.values()]
-        self.count = 0
-        self.ranges = {}
+        """The ranges to compact now: everything past the table-wide threshold,
+        else just the hot keys."""
+        if self.count >= self.threshold:
+            ranges = [(lo, hi) for lo, hi in self.ranges.values()]
+            self.count, self.ranges, self.hits, self.hot = 0, {}, {}, set()
+            return ranges
+        for key in self.hot:
+            self.hits.pop(key, None)
+        ranges = [(key, key) for key in sorted(self.hot)]
+        self.hot = set()
         return ranges
 
 
@@ -86,12 +111,14 @@ class Compactor:
 
     # --- called by tables on the trio thread -------------------------------
 
-    def note_garbage(self, table_keyspace: int, keys: list[bytes], live_docs: int) -> None:
+    def note_garbage(self, table_keyspace: int, doc_keys: list[bytes], entry_keys: list[bytes], live_docs: int) -> None:
+        """Record overwritten/deleted document keys and deleted index entry keys."""
         garbage = self._garbage.setdefault(table_keyspace, Garbage())
-        garbage.add(keys)
+        garbage.add(doc_keys, entry_keys)
         garbage.threshold = max(MIN_GARBAGE, GARBAGE_RATIO * live_docs)
-        if garbage.due:
-            self._schedule(garbage)
+        # Scheduled by the next sample tick, not here: a compaction that starts
+        # the instant a burst of writes ends would be over before a client
+        # could look at the jobs table in response to that burst.
 
     def forget_table(self, table_keyspace: int) -> None:
         self._garbage.pop(table_keyspace, None)
@@ -152,12 +179,12 @@ class Compactor:
         while True:
             self.sample()
             for garbage in self._garbage.values():
-                if garbage.due:  # was held back by the rest interval
+                if garbage.due:
                     self._schedule(garbage)
             await trio.sleep(SAMPLE_INTERVAL)
 
     def sample(self) -> CompactionStats:
-        """Read RocksDB's compaction counters (microseconds) and update the job."""
+        """Read RocksDB's compaction counters and add or remove the job row."""
         if self.closed:
             return self.stats
         s = self.stats

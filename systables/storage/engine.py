@@ -5,8 +5,9 @@ per-table document counts; ``data`` holds every table's documents and index
 entries, each table and each index under its own 4-byte keyspace prefix.
 Prefixes beat a column family per table here: creating or dropping a column
 family cost ~43 ms each (RocksDB rewrites its OPTIONS file and syncs the
-manifest), against ~0 for a prefix, with equal write speed (see the reply of
-the storage work / ``bench/storage_bench.py --keyspaces``).
+manifest), against ~0 for a prefix, with equal write speed and scans within
+15% (``bench/storage_bench.py --keyspaces``).  One column family also means
+one iterator sees documents and index entries at the same point in time.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 import weakref
-from typing import Any, Callable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 import trio
 from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdict, ReadOptions, WriteBatch, WriteOptions
@@ -113,6 +114,7 @@ class Storage:
         if stored is None:
             stored = (server_id or str(uuid.uuid4())).encode()
             db.put(catalog.SERVER_ID_KEY, stored)
+            db.flush_wal(True)
         elif server_id is not None and stored.decode() != server_id:
             db.close()
             raise StorageError(f"{directory} belongs to server {stored.decode()}, not {server_id}")
@@ -319,7 +321,7 @@ class Storage:
         self._put_default(catalog.NEXT_KEYSPACE_KEY, catalog.pack_keyspace_counter(self._next_keyspace))
         return keyspace
 
-    def _save_table(self, meta: TableMeta, wipe: list[int] = ()) -> None:  # type: ignore[assignment]
+    def _save_table(self, meta: TableMeta, wipe: Sequence[int] = ()) -> None:
         """Persist a table's catalog entry, wiping the given keyspaces in the same batch."""
         wb = WriteBatch(raw_mode=True)
         wb.put(catalog.table_key(meta.id), catalog.pack_table(meta))
@@ -359,8 +361,8 @@ class Storage:
     # --- introspection -------------------------------------------------------------------
 
     @property
-    def compaction(self) -> Any:
-        """The compactor (stats, ``compact(lo, hi)`` for tests and tools)."""
+    def compaction(self) -> Compactor:
+        """The compactor: ``stats``, and ``await compact(lo, hi)`` for tools and tests."""
         return self._compactor
 
     def property_int(self, name: str) -> int:

@@ -1,14 +1,21 @@
 """Order-preserving byte encoding of datums, primary-key rules, index entries.
 
-``encode(a) < encode(b)`` (bytewise) exactly when ``datum.cmp(a, b) < 0``, with
-one documented refinement: a TIME is encoded as its epoch followed by its
-timezone, so that ``decode`` gives the timezone back.  Two times at the same
-instant in different timezones therefore encode differently (ordered by the
-timezone text) although ``cmp`` calls them equal.
+Two encodings:
 
-Layout: one tag byte per value, tags ordered like RethinkDB's type names
-(ARRAY < BOOL < NULL < NUMBER < OBJECT < PTYPE<BINARY> < PTYPE<GEOMETRY> <
-PTYPE<TIME> < STRING), then:
+* ``encode_key(v)``: the *order key*.  ``encode_key(a) < encode_key(b)``
+  (bytewise) exactly when ``datum.cmp(a, b) < 0``, and equal exactly when
+  ``cmp`` says equal.  Used for primary keys, scan bounds and index entry
+  keys.  A TIME contributes only its epoch, as in RethinkDB's key strings, so
+  the same instant in two timezones is the same primary key.
+* ``encode(v)``: the order key followed by the timezone of every TIME in
+  ``v`` (in traversal order), so that ``decode(encode(v)) == v`` exactly.  Its
+  order agrees with ``cmp`` whenever ``cmp`` is not 0 and breaks ties by the
+  timezones.  (Writing each timezone right after its epoch would keep the round
+  trip but put ``[t@+05:30, 1]`` after ``[t@+00:00, 2]``.)
+
+Order key layout: one tag byte per value, tags ordered like RethinkDB's type
+names (ARRAY < BOOL < NULL < NUMBER < OBJECT < PTYPE<BINARY> <
+PTYPE<GEOMETRY> < PTYPE<TIME> < STRING), then:
 
 * NUMBER: the IEEE double, sign bit flipped (and all bits for negatives) so
   that bytes sort like numbers; -0.0 is written as 0.0.
@@ -17,10 +24,10 @@ PTYPE<TIME> < STRING), then:
 * ARRAY: the elements, then 00 (every tag is above 00, so shorter arrays win).
 * OBJECT / GEOMETRY: for each key in sorted order 01, key as a string body,
   value; then 00 (the same order as ``cmp``: key, value, then length).
-* TIME: epoch as NUMBER (no tag), timezone as a string body.
+* TIME: the epoch as a NUMBER body.
 
-Every encoding is prefix-free: no value's encoding is a proper prefix of
-another's.  Index entries rely on that.
+Both encodings are prefix-free: no value's encoding is a proper prefix of
+another's.  Index entries and scan bounds rely on that.
 """
 
 from __future__ import annotations
@@ -65,16 +72,34 @@ _ENTRY_TRAILER = 4  # u16 duplicate tag + u16 length of the primary key encoding
 # Encoding
 
 
-def encode(v: Any) -> bytes:
-    """Order-preserving encoding of any datum (index values, scan bounds)."""
+def encode_key(v: Any) -> bytes:
+    """The order key of any datum (equal exactly when ``cmp`` says equal)."""
     t = type(v)
     if t is str:
         return b"\x90" + _escape(v.encode())
     if t is int or t is float:
         return b"\x40" + _number(v)
     out = bytearray()
-    _encode_into(v, out)
+    _encode_into(v, out, None)
     return bytes(out)
+
+
+def encode(v: Any) -> bytes:
+    """The order key plus timezones: round-trips exactly through ``decode``."""
+    return encode_both(v)[1]
+
+
+def encode_both(v: Any) -> tuple[bytes, bytes]:
+    """(``encode_key(v)``, ``encode(v)``) in one pass."""
+    t = type(v)
+    if t is str or t is int or t is float:
+        key = encode_key(v)
+        return key, key
+    out = bytearray()
+    zones: list[str] = []
+    _encode_into(v, out, zones)
+    key = bytes(out)
+    return key, key + b"".join(_escape(z.encode()) for z in zones)
 
 
 def _escape(raw: bytes) -> bytes:
@@ -86,7 +111,7 @@ def _number(x: int | float) -> bytes:
     return _U64.pack(u ^ _MASK if u & _SIGN else u | _SIGN)
 
 
-def _encode_into(v: Any, out: bytearray) -> None:
+def _encode_into(v: Any, out: bytearray, zones: list[str] | None) -> None:
     t = type(v)
     if t is str:
         out.append(TAG_STRING)
@@ -100,7 +125,7 @@ def _encode_into(v: Any, out: bytearray) -> None:
     elif t is list:
         out.append(TAG_ARRAY)
         for item in v:
-            _encode_into(item, out)
+            _encode_into(item, out, zones)
         out.append(_END)
     elif t is bytes:
         out.append(TAG_BINARY)
@@ -108,17 +133,18 @@ def _encode_into(v: Any, out: bytearray) -> None:
     elif v is None:
         out.append(TAG_NULL)
     elif t is dict:
-        _encode_dict(v, out)
+        _encode_dict(v, out, zones)
     else:
         raise TypeError(f"not a datum: {v!r}")
 
 
-def _encode_dict(v: dict, out: bytearray) -> None:
+def _encode_dict(v: dict, out: bytearray, zones: list[str] | None) -> None:
     rt = v.get(REQL_TYPE)
     if rt == "TIME":
         out.append(TAG_TIME)
         out += _number(v["epoch_time"])
-        out += _escape(v["timezone"].encode())
+        if zones is not None:
+            zones.append(v["timezone"])
         return
     if rt is None:
         out.append(TAG_OBJECT)
@@ -129,7 +155,7 @@ def _encode_dict(v: dict, out: bytearray) -> None:
     for key in sorted(v):
         out.append(_FIELD)
         out += _escape(key.encode())
-        _encode_into(v[key], out)
+        _encode_into(v[key], out, zones)
     out.append(_END)
 
 
@@ -137,14 +163,28 @@ def _encode_dict(v: dict, out: bytearray) -> None:
 # Decoding
 
 
+DEFAULT_TIMEZONE = "+00:00"
+
+
 def decode(data: bytes) -> Any:
-    value, pos = _decode_at(data, 0)
+    """Inverse of ``encode``; an order key alone decodes with times in UTC."""
+    times: list[dict] = []
+    value, pos = _decode_at(data, 0, times)
+    if pos < len(data):  # the timezones follow the order key
+        for time in times:
+            zone, pos = _unescape(data, pos)
+            time["timezone"] = zone.decode()
     if pos != len(data):
         raise ValueError("trailing bytes after encoded datum")
     return value
 
 
-def _decode_at(data: bytes, pos: int) -> tuple[Any, int]:
+def order_key_of(encoded: bytes) -> bytes:
+    """The order-key part of an ``encode`` result."""
+    return encoded[: _decode_at(encoded, 0, [])[1]]
+
+
+def _decode_at(data: bytes, pos: int, times: list[dict]) -> tuple[Any, int]:
     tag = data[pos]
     pos += 1
     if tag == TAG_STRING:
@@ -153,7 +193,11 @@ def _decode_at(data: bytes, pos: int) -> tuple[Any, int]:
     if tag == TAG_NUMBER:
         return _read_number(data, pos), pos + 8
     if tag == TAG_ARRAY:
-        return _decode_array(data, pos)
+        items = []
+        while data[pos] != _END:
+            item, pos = _decode_at(data, pos, times)
+            items.append(item)
+        return items, pos + 1
     if tag == TAG_BOOL:
         return data[pos] == 1, pos + 1
     if tag == TAG_NULL:
@@ -161,11 +205,15 @@ def _decode_at(data: bytes, pos: int) -> tuple[Any, int]:
     if tag == TAG_BINARY:
         return _unescape(data, pos)
     if tag == TAG_TIME:
-        epoch = _read_number(data, pos)
-        tz, pos = _unescape(data, pos + 8)
-        return {REQL_TYPE: "TIME", "epoch_time": epoch, "timezone": tz.decode()}, pos
+        time = {REQL_TYPE: "TIME", "epoch_time": _read_number(data, pos), "timezone": DEFAULT_TIMEZONE}
+        times.append(time)
+        return time, pos + 8
     if tag == TAG_OBJECT or tag == TAG_GEOMETRY:
-        return _decode_fields(data, pos)
+        obj: dict[str, Any] = {}
+        while data[pos] == _FIELD:
+            key, pos = _unescape(data, pos + 1)
+            obj[key.decode()], pos = _decode_at(data, pos, times)
+        return obj, pos + 1
     raise ValueError(f"bad type tag {tag:#x} at {pos - 1}")
 
 
@@ -191,22 +239,6 @@ def _unescape(data: bytes, pos: int) -> tuple[bytes, int]:
             return bytes(out), zero + 2
 
 
-def _decode_array(data: bytes, pos: int) -> tuple[list, int]:
-    items = []
-    while data[pos] != _END:
-        item, pos = _decode_at(data, pos)
-        items.append(item)
-    return items, pos + 1
-
-
-def _decode_fields(data: bytes, pos: int) -> tuple[dict, int]:
-    obj: dict[str, Any] = {}
-    while data[pos] == _FIELD:
-        key, pos = _unescape(data, pos + 1)
-        obj[key.decode()], pos = _decode_at(data, pos)
-    return obj, pos + 1
-
-
 # ---------------------------------------------------------------------------
 # Primary keys
 
@@ -224,7 +256,7 @@ def encode_pk(key: Any) -> bytes:
             raise BadKeyType(key, "NUMBER")
         return b"\x40" + _number(key)
     check_pk(key)
-    return encode(key)
+    return encode_key(key)
 
 
 def check_pk(key: Any) -> None:
@@ -270,33 +302,30 @@ def primary_key_size(key: Any) -> int:
 # ---------------------------------------------------------------------------
 # Secondary index entries
 #
-# Entry key body: value encoding (truncated to MAX_INDEX_VALUE_BYTES) +
-# primary-key encoding + u16 duplicate tag + u16 length of the primary-key
+# Entry key body: order key of the value (truncated to MAX_INDEX_VALUE_BYTES)
+# + primary-key encoding + u16 duplicate tag + u16 length of the primary-key
 # encoding.  Both encodings are prefix-free, so entries sort by (index value,
-# primary key, tag).  When the value was truncated, the entry's stored value is
-# the full value encoding; otherwise it is empty.  Truncated entries sharing a
+# primary key, tag) in ``cmp`` order.  The entry's stored value is empty when
+# the key holds the whole value; otherwise (truncated, or times whose zones
+# the order key drops) it is ``encode(value)``.  Truncated entries sharing a
 # prefix are contiguous, and the scan layer re-sorts each such run by the full
-# values (and applies bounds to the full values).
+# order keys and applies bounds to them.
 
 
-def index_entry(value_enc: bytes, pk_enc: bytes, tag: int) -> tuple[bytes, bytes]:
-    """(key body, stored value) of one index entry."""
+def index_entry(order_key: bytes, exact: bytes, pk_enc: bytes, tag: int) -> tuple[bytes, bytes]:
+    """(key body, stored value) of one index entry; see ``encode_both``."""
     trailer = _U16.pack(tag) + _U16.pack(len(pk_enc))
-    if len(value_enc) > MAX_INDEX_VALUE_BYTES:
-        return value_enc[:MAX_INDEX_VALUE_BYTES] + pk_enc + trailer, value_enc
-    return value_enc + pk_enc + trailer, b""
+    if len(order_key) > MAX_INDEX_VALUE_BYTES:
+        return order_key[:MAX_INDEX_VALUE_BYTES] + pk_enc + trailer, exact
+    return order_key + pk_enc + trailer, b"" if exact == order_key else exact
 
 
 def split_index_entry(body: bytes) -> tuple[bytes, bytes]:
-    """(value encoding as stored in the key, primary-key encoding) of an entry key body."""
+    """(order key as stored in the entry key, primary-key encoding) of a key body."""
     pk_len = _U16.unpack_from(body, len(body) - 2)[0]
     value_end = len(body) - _ENTRY_TRAILER - pk_len
     return body[:value_end], body[value_end:-_ENTRY_TRAILER]
 
 
-def truncated_value(value_enc: bytes) -> bytes:
-    return value_enc[:MAX_INDEX_VALUE_BYTES]
-
-
-def is_truncated(value_enc: bytes) -> bool:
-    return len(value_enc) > MAX_INDEX_VALUE_BYTES
+def truncated_value(order_key: bytes) -> bytes:
+    return order_key[:MAX_INDEX_VALUE_BYTES]

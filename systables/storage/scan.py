@@ -20,16 +20,18 @@ from typing import Any, Iterator
 from rocksdict import Rdict, ReadOptions, Snapshot
 
 from . import codec
-from .keys import decode, encode, split_index_entry, truncated_value
+from .keys import decode, encode_key, order_key_of, split_index_entry, truncated_value
 
 # Appended to an encoding to get the first key after every key that starts with it.
 _AFTER = b"\xff"
+# An index entry as scanned: (order key of the value, primary-key encoding, encode(value)).
+_Entry = tuple[bytes, bytes, bytes]
 
 
 def bound_keys(prefix: bytes, end: bytes, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> tuple[bytes, bytes]:
     """Key range [start, stop) of a primary-key range; None bounds are open-ended."""
-    start = prefix if lo is None else prefix + encode(lo) + (b"\x00" if lo_open else b"")
-    stop = end if hi is None else prefix + encode(hi) + (b"" if hi_open else b"\x00")
+    start = prefix if lo is None else prefix + encode_key(lo) + (b"\x00" if lo_open else b"")
+    stop = end if hi is None else prefix + encode_key(hi) + (b"" if hi_open else b"\x00")
     return start, stop
 
 
@@ -131,8 +133,8 @@ class IndexScan:
         hi_open: bool,
         reverse: bool,
     ) -> None:
-        self._lo = None if lo is None else encode(lo)
-        self._hi = None if hi is None else encode(hi)
+        self._lo = None if lo is None else encode_key(lo)
+        self._hi = None if hi is None else encode_key(hi)
         self._lo_open, self._hi_open = lo_open, hi_open
         self._plen = len(index_prefix)
         self._reverse = reverse
@@ -146,10 +148,10 @@ class IndexScan:
 
     def next_chunk(self, max_rows: int = 1000) -> list[tuple[Any, dict]]:
         rows = []
-        for value_enc, pk_enc in islice(self._entries, max_rows):
+        for _, pk_enc, exact in islice(self._entries, max_rows):
             doc = self._fetch(pk_enc)
             if doc is not None:
-                rows.append((decode(value_enc), doc))
+                rows.append((decode(exact), doc))
         return rows
 
     def close(self) -> None:
@@ -163,24 +165,25 @@ class IndexScan:
         except Exception:  # the binding raises a bare Exception for a missing key
             return None
 
-    def _ordered_entries(self) -> Iterator[tuple[bytes, bytes]]:
-        """(full value encoding, pk encoding) in scan order, bounds applied."""
+    def _ordered_entries(self) -> Iterator[_Entry]:
+        """Entries in scan order with bounds applied."""
         for run in self._runs():
-            for value_enc, pk_enc in run:
-                if self._below_lo(value_enc):
+            for entry in run:
+                if self._below_lo(entry[0]):
                     if self._reverse:
                         return
                     continue
-                if self._above_hi(value_enc):
+                if self._above_hi(entry[0]):
                     if self._reverse:
                         continue
                     return
-                yield value_enc, pk_enc
+                yield entry
 
-    def _runs(self) -> Iterator[list[tuple[bytes, bytes]]]:
-        """Entries in batches; a run of truncated entries sharing a prefix comes
-        as one batch, re-sorted by full value (then primary key)."""
-        held: list[tuple[bytes, bytes]] = []
+    def _runs(self) -> Iterator[list[_Entry]]:
+        """Entries in batches; entries whose key does not hold the whole value
+        come as one batch per shared key prefix, re-sorted by full order key
+        (then primary key)."""
+        held: list[_Entry] = []
         held_prefix = b""
         while True:
             rows = self._reader.take(256)
@@ -189,18 +192,18 @@ class IndexScan:
                 if held and key_value != held_prefix:
                     yield self._sorted(held)
                     held = []
-                if stored:  # truncated: the full value is the stored value
-                    held.append((stored, pk_enc))
+                if stored:
+                    held.append((order_key_of(stored), pk_enc, stored))
                     held_prefix = key_value
                 else:
-                    yield [(key_value, pk_enc)]
+                    yield [(key_value, pk_enc, key_value)]
             if not rows:
                 break
         if held:
             yield self._sorted(held)
 
-    def _sorted(self, run: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        return sorted(run, reverse=self._reverse)
+    def _sorted(self, run: list[_Entry]) -> list[_Entry]:
+        return sorted(run, key=lambda e: e[:2], reverse=self._reverse)
 
     def _below_lo(self, value_enc: bytes) -> bool:
         lo = self._lo

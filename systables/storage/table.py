@@ -15,7 +15,7 @@ from rocksdict import WriteBatch
 from . import catalog, codec
 from .catalog import IndexMeta, TableMeta
 from .errors import AlreadyExists, IndexFunctionMissing, NoSuchIndex, NoSuchTable
-from .keys import MAX_INDEX_TAG, encode, encode_pk, index_entry, truncated_value
+from .keys import MAX_INDEX_TAG, encode_both, encode_pk, index_entry, truncated_value
 from .scan import IndexScan, KeyCount, RangeReader, Scan, bound_keys
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class TableStore:
         handle = self._s._data_handle
         prefix = self._prefix
         indexes = self._index_writers()
-        garbage: list[bytes] = []
+        garbage_docs: list[bytes] = []
+        garbage_entries: list[bytes] = []
         count = self._count
         for pk_enc, old, new, doc in changes:
             key = prefix + pk_enc
@@ -95,18 +96,18 @@ class TableStore:
                 wb.put(key, new, handle)
                 count += old is None
             if old is not None:
-                garbage.append(key)
+                garbage_docs.append(key)
             if indexes:
                 old_doc = None if old is None else codec.unpack(old)
                 new_doc = doc if doc is not None or new is None else codec.unpack(new)
                 for ix_prefix, fn in indexes:
-                    _index_diff(wb, handle, ix_prefix, fn, pk_enc, old_doc, new_doc, garbage)
+                    _index_diff(wb, handle, ix_prefix, fn, pk_enc, old_doc, new_doc, garbage_entries)
         if count != self._count:
             wb.put(catalog.count_key(self.meta.keyspace), catalog.pack_count(count))
         self._s._write(wb)
         self._count = count
-        if garbage:
-            self._s._compactor.note_garbage(self.meta.keyspace, garbage, count)
+        if garbage_docs or garbage_entries:
+            self._s._compactor.note_garbage(self.meta.keyspace, garbage_docs, garbage_entries, count)
 
     async def commit(self, durability: str) -> None:
         """"hard": wait until every write applied so far is fsynced; "soft": return."""
@@ -301,15 +302,15 @@ def _entries(fn: IndexFn, doc: dict, pk_enc: bytes) -> dict[bytes, bytes]:
     seen: dict[bytes, int] = {}
     for value in fn(doc):
         try:
-            value_enc = encode(value)
+            order_key, exact = encode_both(value)
         except TypeError:
             continue
-        short = truncated_value(value_enc)
+        short = truncated_value(order_key)
         tag = seen.get(short, 0)
         if tag > MAX_INDEX_TAG:
             continue
         seen[short] = tag + 1
-        body, stored = index_entry(value_enc, pk_enc, tag)
+        body, stored = index_entry(order_key, exact, pk_enc, tag)
         entries[body] = stored
     return entries
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from systables.storage import codec
 
-from conftest import strict_eq, times
+from storage_strategies import strict_eq, times
 
 field_names = st.text(max_size=8)
 scalars = (

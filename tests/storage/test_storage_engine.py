@@ -21,7 +21,7 @@ from systables.storage import (
     TableStore,
 )
 
-from conftest import scalar_keys, strict_eq
+from storage_strategies import scalar_keys, strict_eq
 
 
 def new_table(store: Storage, name: str = "t", **kw: Any) -> TableStore:
@@ -110,9 +110,9 @@ def test_scan_bounds_match_model(
 
 def _dedupe(keys: Any) -> list[Any]:
     """Keys equal under the encoding (1 == 1.0) are one document."""
-    from systables.storage.keys import encode
+    from systables.storage.keys import encode_key
 
-    return list({encode(k): k for k in keys}.values())
+    return list({encode_key(k): k for k in keys}.values())
 
 
 def test_scan_is_a_snapshot(store: Storage) -> None:
