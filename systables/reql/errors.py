@@ -27,13 +27,30 @@ class ReqlError(Exception):
         return self
 
     def backtrace(self) -> list:
-        term = self.term
+        term = self.term if self.term is not None else self._raising_term()
         frames: list = []
         while term is not None and getattr(term, "parent", None) is not None:
             frames.append(term.frame)
             term = term.parent
         frames.reverse()
         return frames
+
+    def _raising_term(self) -> Any:
+        """The innermost term whose evaluation raised this error (from the traceback).
+
+        Looking it up only when an error is reported keeps the happy path free
+        of bookkeeping.
+        """
+        from .term import Term
+
+        found = None
+        tb = self.__traceback__
+        while tb is not None:
+            candidate = tb.tb_frame.f_locals.get("self")
+            if isinstance(candidate, Term):
+                found = candidate
+            tb = tb.tb_next
+        return found
 
 
 class ReqlClientError(ReqlError):
