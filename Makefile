@@ -20,13 +20,25 @@ $(VENV)/.test: $(VENV)/.base
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.bench: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
 venv: $(VENV)/.base
 test-deps: $(VENV)/.test
 
-webshell:
-	@if [ -f $(WEB)/package.json ]; then \
-		cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
-	fi
+# The web shell's bundle (drivers/webshell/dist/, not committed), rebuilt when
+# its sources or lockfile change; index.html is written last, once the build passed.
+WEB_INPUTS := $(WEB)/package.json $(WEB)/build.mjs $(wildcard $(WEB)/src/* $(WEB)/shims/*)
+
+webshell: $(WEB)/dist/index.html
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_INPUTS)
+	cd $(WEB) && npm run --silent build
 
 # The official JavaScript driver, for the compatibility tests.
 driver-compat:
@@ -45,7 +57,8 @@ run: venv webshell
 test: test-deps webshell driver-compat chromium
 	$(PY) -m pytest -q $(ARGS)
 
-bench: venv
+# Benchmarks (see README, Performance): make bench ARGS="--scale 10 --compare HOST:PORT"
+bench: $(VENV)/.bench
 	$(PY) -m bench $(ARGS)
 
 clean:

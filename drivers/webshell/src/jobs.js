@@ -1,0 +1,206 @@
+// The jobs panel: the rows of `rethinkdb.jobs`, polled on a connection of its
+// own (a new Run closes the editor's connection, not this one).  Query rows
+// carry a Kill button that deletes the row, which interrupts the query.
+import { h, replace } from "./dom.js";
+import { formatDuration } from "./format.js";
+import { closeQuietly, connect, r, run } from "./reql.js";
+
+const POLL_MS = 800;
+const RETRY_MS = 3000;
+const JOBS = () => r.db("rethinkdb").table("jobs");
+// How the server prints the panel's own polling query (hidden from the list).
+const OWN_QUERY_TEXT = 'r.db("rethinkdb").table("jobs")';
+const TYPE_ORDER = { index_construction: 0, backfill: 1, disk_compaction: 2, query: 3 };
+const TYPE_LABEL = {
+  query: "query",
+  index_construction: "index construction",
+  backfill: "backfill",
+  disk_compaction: "disk compaction",
+};
+
+function jobKey(job) {
+  return JSON.stringify(job.id);
+}
+
+function byTypeThenAge(a, b) {
+  return (TYPE_ORDER[a.type] ?? 9) - (TYPE_ORDER[b.type] ?? 9) || (b.duration_sec ?? 0) - (a.duration_sec ?? 0);
+}
+
+export class JobsPanel {
+  /** @param {HTMLElement} container */
+  constructor(container) {
+    this.container = container;
+    this.conn = null;
+    this.rows = new Map(); // job key -> {el, job, confirming, killing}
+    this.count = h("span", { class: "jobs-count" }, "");
+    this.updated = h("span", { class: "jobs-updated" }, "");
+    this.message = h("div", { class: "jobs-message", role: "status", hidden: true });
+    this.problem = h("div", { class: "jobs-problem", hidden: true });
+    this.list = h("ol", { class: "jobs-list" });
+    replace(
+      container,
+      h("div", { class: "panel-title" }, "Jobs ", this.count, h("span", { class: "spacer" }), this.updated),
+      this.message,
+      this.problem,
+      this.list,
+      h("p", { class: "panel-note" }, "Live rows of r.db(\"rethinkdb\").table(\"jobs\"); this panel's own polling query is hidden."),
+    );
+  }
+
+  start() {
+    const tick = async () => {
+      const ok = await this.poll();
+      setTimeout(tick, ok ? POLL_MS : RETRY_MS);
+    };
+    tick();
+  }
+
+  async poll() {
+    try {
+      if (!this.conn) this.conn = await connect();
+      const { value } = await run(JOBS(), this.conn);
+      this.update(Array.isArray(value) ? value : await value.toArray());
+      this.problem.hidden = true;
+      this.updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      return true;
+    } catch (error) {
+      this.problem.hidden = false;
+      this.problem.textContent = `Cannot read rethinkdb.jobs: ${error && error.message ? error.message : error}`;
+      if (!error || error.name === "ReqlDriverError" || !this.conn || !this.conn.isOpen()) this.reconnect();
+      return false;
+    }
+  }
+
+  reconnect() {
+    closeQuietly(this.conn);
+    this.conn = null;
+  }
+
+  update(jobs) {
+    const visible = jobs.filter((job) => !(job.type === "query" && job.info && job.info.query === OWN_QUERY_TEXT)).sort(byTypeThenAge);
+    const seen = new Set();
+    for (const job of visible) {
+      const key = jobKey(job);
+      seen.add(key);
+      let row = this.rows.get(key);
+      if (!row) {
+        row = this.createRow(job);
+        this.rows.set(key, row);
+      }
+      row.job = job;
+      fillRow(row);
+      this.list.append(row.el); // moves existing rows into the sorted order
+    }
+    for (const [key, row] of this.rows) {
+      if (!seen.has(key)) {
+        row.el.remove();
+        this.rows.delete(key);
+      }
+    }
+    this.count.textContent = `(${visible.length})`;
+  }
+
+  /** A row's fixed structure; polls only update its texts and bar, so buttons stay put. */
+  createRow(job) {
+    const row = { job, confirming: false, killing: false, parts: {} };
+    const parts = row.parts;
+    parts.duration = h("span", { class: "job-duration", title: "duration_sec" });
+    parts.controls = h("span", { class: "job-controls" });
+    parts.servers = h("div", { class: "job-servers" });
+    const head = h("div", { class: "job-head" }, h("span", { class: `job-type job-type-${job.type}` }, TYPE_LABEL[job.type] || job.type), parts.duration, h("span", { class: "spacer" }), parts.controls);
+    let details = null;
+    if (job.type === "query") {
+      parts.query = h("pre", { class: "job-query" });
+      parts.client = h("div", { class: "job-client" });
+      details = [parts.query, parts.client];
+    } else if (job.info && "progress" in job.info) {
+      parts.target = h("div", { class: "job-target" });
+      parts.bar = h("progress", { max: "1", value: "0" });
+      parts.percent = h("span", { class: "job-percent" });
+      details = h("div", { class: "job-progress" }, parts.target, parts.bar, parts.percent);
+    }
+    row.el = h("li", { class: "jobs-row", dataset: { type: job.type, id: job.id[1] } }, head, details, parts.servers);
+    this.renderControls(row);
+    return row;
+  }
+
+  renderControls(row) {
+    if (row.job.type !== "query") return;
+    const controls = row.parts.controls;
+    if (row.killing) {
+      replace(controls, h("span", { class: "job-killing" }, "killing…"));
+    } else if (!row.confirming) {
+      replace(controls, h("button", { type: "button", class: "kill", title: "Interrupt this query", onclick: () => this.setConfirming(row, true) }, "Kill"));
+    } else {
+      replace(
+        controls,
+        h(
+          "span",
+          { class: "kill-confirmation" },
+          "Kill this query? ",
+          h("button", { type: "button", class: "kill-confirm danger", onclick: () => this.kill(row) }, "Yes, kill"),
+          h("button", { type: "button", class: "kill-cancel", onclick: () => this.setConfirming(row, false) }, "Cancel"),
+        ),
+      );
+    }
+  }
+
+  setConfirming(row, confirming) {
+    row.confirming = confirming;
+    this.renderControls(row);
+  }
+
+  async kill(row) {
+    row.confirming = false;
+    row.killing = true;
+    this.renderControls(row);
+    const id = row.job.id;
+    try {
+      if (!this.conn) this.conn = await connect();
+      const { value } = await run(r.db("rethinkdb").table("jobs").get(id).delete(), this.conn);
+      if (value && value.deleted) this.say(`Killed query ${id[1]}.`, "ok");
+      else if (value && value.first_error) this.say(`Could not kill query ${id[1]}: ${value.first_error}`, "fail");
+      else this.say(`Query ${id[1]} had already finished.`, "ok");
+    } catch (error) {
+      this.say(`Could not kill query ${id[1]}: ${error && error.message ? error.message : error}`, "fail");
+    } finally {
+      row.killing = false;
+      this.renderControls(row);
+    }
+  }
+
+  say(text, outcome) {
+    this.message.hidden = false;
+    this.message.dataset.outcome = outcome;
+    replace(this.message, text, h("button", { type: "button", class: "dismiss", title: "Dismiss", onclick: () => (this.message.hidden = true) }, "×"));
+  }
+}
+
+/** Update a row's texts and progress bar from its latest job document. */
+function fillRow(row) {
+  const { job, parts } = row;
+  const info = job.info || {};
+  parts.duration.textContent = formatDuration(job.duration_sec);
+  parts.servers.textContent = job.servers && job.servers.length ? `on ${job.servers.join(", ")}` : "";
+  if (parts.query) {
+    setText(parts.query, info.query ?? "");
+    setText(parts.client, `${info.client_address ?? "?"}:${info.client_port ?? "?"} · ${info.user ?? "?"}`);
+  }
+  if (parts.bar) {
+    const fraction = typeof info.progress === "number" ? Math.min(1, Math.max(0, info.progress)) : 0;
+    const where = [info.db, info.table].filter((x) => x != null).join(".");
+    const what =
+      job.type === "backfill"
+        ? `${where}: ${info.source_server ?? "?"} → ${info.destination_server ?? "?"}`
+        : `${where}${info.index != null ? `, index ${info.index}` : ""}`;
+    setText(parts.target, what);
+    parts.bar.value = fraction;
+    parts.bar.setAttribute("aria-label", `progress of ${what}`);
+    parts.percent.textContent = `${(fraction * 100).toFixed(1)}%`;
+  }
+}
+
+/** Set text only when it changed, so selections in the panel survive polls. */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
