@@ -197,46 +197,155 @@ def hashable(v: Datum) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Printing datums as RethinkDB does in error messages (cJSON's formatted style:
-# objects one key per tab-indented line, arrays inline).
+# Printing datums as RethinkDB does: compact JSON (``to_json_string``,
+# ``coerce_to('string')``) and the pretty form of error messages and ``info``
+# (one element per tab-indented line, ``"key":\tvalue``).  Keys are sorted,
+# as RethinkDB stores objects; strings are escaped like rapidjson does.
 
-def print_datum(v: Datum) -> str:
-    return _print(v, 0)
-
-
-def _quote(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
+MAX_DBL_INT = 2**53
 
 
-def _print(v: Datum, depth: int) -> str:
+def json_number(x: int | float) -> str:
+    """A number as RethinkDB's JSON writer prints it."""
+    if type(x) is int and -MAX_DBL_INT <= x <= MAX_DBL_INT:
+        return str(x)
+    x = float(x)
+    if x.is_integer() and -MAX_DBL_INT <= x <= MAX_DBL_INT:
+        return str(int(x))
+    return _rapidjson_double(x)
+
+
+def _rapidjson_double(x: float) -> str:
+    """rapidjson's shortest round-trip formatting (Grisu2 + Prettify)."""
+    if x == 0:
+        return "-0.0" if math.copysign(1, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    mantissa, _, exp = repr(abs(x)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part.rstrip("0")).lstrip("0") or "0"
+    # value = 0.digits * 10**kk, i.e. digits * 10**(kk - len(digits))
+    kk = len(int_part.lstrip("0")) + (int(exp) if exp else 0)
+    if not int_part.lstrip("0"):
+        kk = int(exp or 0) - (len(frac_part) - len(frac_part.lstrip("0")))
+    n = len(digits)
+    if n <= kk <= 21:
+        body = digits + "0" * (kk - n) + ".0"
+    elif 0 < kk <= 21:
+        body = digits[:kk] + "." + digits[kk:]
+    elif -6 < kk <= 0:
+        body = "0." + "0" * -kk + digits
+    elif n == 1:
+        body = f"{digits}e{kk - 1}"
+    else:
+        body = f"{digits[0]}.{digits[1:]}e{kk - 1}"
+    return sign + body
+
+
+def fmt_double(x: int | float) -> str:
+    """``%.20g``: how RethinkDB prints a double it wants to be reconstructable."""
+    if type(x) is int:
+        return str(x)
+    text = "%.20g" % x
+    return text
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def json_string(s: str) -> str:
+    out = []
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch < " ":
+            out.append("\\u%04X" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _binary_object(v: bytes) -> dict:
+    import base64
+
+    return {REQL_TYPE: "BINARY", "data": base64.b64encode(v).decode()}
+
+
+def print_json(v: Datum) -> str:
+    """Compact JSON, as ``to_json_string`` and ``coerce_to('string')`` give it."""
     t = type(v)
     if v is None:
         return "null"
     if t is bool:
         return "true" if v else "false"
     if t is int or t is float:
-        return fmt_num(v)
+        return json_number(v)
     if t is str:
-        return _quote(v)
+        return json_string(v)
     if t is bytes:
-        import base64
-
-        return _print({REQL_TYPE: "BINARY", "data": base64.b64encode(v).decode()}, depth)
+        return print_json(_binary_object(v))
     if t is list:
-        return "[" + ", ".join(_print(x, depth) for x in v) + "]"
+        return "[" + ",".join(print_json(x) for x in v) + "]"
     if t is dict:
-        depth += 1
+        return "{" + ",".join(json_string(k) + ":" + print_json(x) for k, x in sorted(v.items())) + "}"
+    if t is MinMaxVal:
+        raise ReqlQueryLogicError(f"Cannot convert `{v!r}` to JSON.")
+    raise TypeError(f"not a datum: {v!r}")
+
+
+def print_datum(v: Datum) -> str:
+    """The pretty form RethinkDB uses in error messages and ``info()``."""
+    return _print(v, 0)
+
+
+def _print(v: Datum, depth: int) -> str:
+    t = type(v)
+    if t is list:
         if not v:
-            return "{\n" + "\t" * (depth - 1) + "}"
-        pad = "\t" * depth
-        inner = ",\n".join(pad + _quote(k) + ":\t" + _print(x, depth) for k, x in sorted(v.items()))
-        return "{\n" + inner + "\n" + "\t" * (depth - 1) + "}"
-    return repr(v)
+            return "[]"
+        pad = "\t" * (depth + 1)
+        inner = ",\n".join(pad + _print(x, depth + 1) for x in v)
+        return "[\n" + inner + "\n" + "\t" * depth + "]"
+    if t is dict:
+        if not v:
+            return "{}"
+        pad = "\t" * (depth + 1)
+        inner = ",\n".join(pad + json_string(k) + ":\t" + _print(x, depth + 1) for k, x in sorted(v.items()))
+        return "{\n" + inner + "\n" + "\t" * depth + "}"
+    if t is bytes:
+        return _print(_binary_object(v), depth)
+    if t is MinMaxVal:
+        return repr(v)
+    return print_json(v)
 
 
 def check_array_size(arr: list, limit: int) -> list:
     if len(arr) > limit:
         raise ReqlResourceLimitError(f"Array over size limit `{limit}`.")
     return arr
+
+
+# ---------------------------------------------------------------------------
+# Base64 of the BINARY pseudo-type, with RethinkDB's decoding errors.
+
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_SKIPPED = " \t\r\n"
+
+
+def decode_base64(data: str) -> bytes:
+    """Decode RFC 4648 base64 (padding optional, whitespace ignored)."""
+    import base64
+
+    chars = [c for c in data if c not in _B64_SKIPPED]
+    if "=" in chars:
+        first_pad = chars.index("=")
+        if any(c != "=" for c in chars[first_pad:]):
+            raise ReqlQueryLogicError("Invalid base64 format, data found after padding character '='.")
+        chars = chars[:first_pad]
+    for c in chars:
+        if c not in _B64_ALPHABET:
+            raise ReqlQueryLogicError(f"Invalid base64 character found: '{c}'.")
+    if len(chars) % 4 == 1:
+        raise ReqlQueryLogicError("Invalid base64 length: 1 character remaining, cannot decode a full byte.")
+    text = "".join(chars)
+    return base64.b64decode(text + "=" * (-len(text) % 4))

@@ -14,19 +14,47 @@ from ..errors import (
     ReqlUserError,
 )
 from ..ql2 import TermType as T
-from ..stream import Stream
+from ..stream import ArrayStream
 from ..term import (
     Env,
     Term,
     as_bool,
     as_datum,
-    as_func,
     check_arity,
     check_pseudo,
     plural,
     term,
 )
-from ..values import FuncVal, Val
+from ..values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
+
+
+class DatumOp(Term):
+    """A term computed from its first argument's value.
+
+    Like RethinkDB's op terms, it maps itself over grouped data in its first
+    argument (a grouped stream is first gathered into arrays), so that
+    ``group(...).count().add(1)`` gives one result per group.
+    """
+
+    min_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        first = await self.args[0].eval(env)
+        if isinstance(first, (GroupedData, GroupedStream)):
+            from .aggregation import map_groups
+
+            return await map_groups(env, first, lambda value: self.apply(env, value), self)
+        return await self.apply(env, first)
+
+    async def apply(self, env: Env, first: Any) -> Any:
+        raise NotImplementedError
+
+
+def datum_value(v: Any, at: Any = None) -> Any:
+    """A value as a datum: selections give their documents, in-memory selections their rows."""
+    if isinstance(v, ArrayStream):
+        return v.items[v.pos:]
+    return as_datum(v, at)
 
 
 @term(T.DATUM)
@@ -72,43 +100,60 @@ class Args(Term):
 
 
 class Spliced(Term):
-    """A term with ``r.args`` among its arguments: arity is known only at run time."""
+    """A term with ``r.args`` among its arguments: arity is known only at run time.
+
+    Only the ``r.args`` arrays are evaluated up front; the other arguments stay
+    lazy, as in RethinkDB (``r.branch(r.args([true, 1]), r.error())`` is 1).
+    """
 
     __slots__ = ("inner",)
 
+    def is_deterministic(self) -> bool:
+        return self.inner.is_deterministic()
+
     async def eval(self, env: Env) -> Any:
         inner = self.inner
-        values: list[Any] = []
+        if inner.tt in (T.ORDER_BY, T.UNION):
+            raise ReqlQueryLogicError("r.args is not supported in an order_by or union command yet.", self)
+        inner.parent, inner.frame = self.parent, self.frame
+        args: list[Term] = []
         for a in inner.args:
             if isinstance(a, Args):
-                arr = await a.args[0].eval(env)
-                arr = as_datum(arr, a)
-                if type(arr) is not list:
-                    raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", a)
-                values.extend(arr)
+                args.extend(await self._expand(env, a))
             else:
-                values.append(await a.eval(env))
+                args.append(a)
         try:
-            check_arity(len(values), inner.min_args, inner.max_args)
+            check_arity(len(args), inner.min_args, inner.max_args)
         except ReqlCompileError as e:
             raise ReqlQueryLogicError(e.message, self)
         node = inner.__class__.__new__(inner.__class__)
-        Term.__init__(node, [], inner.optargs)
+        Term.__init__(node, args, inner.optargs)
         node.parent, node.frame = self.parent, self.frame
-        for i, v in enumerate(values):
-            c = Const([], {})
-            c.value = v
-            c.parent, c.frame = node, i
-            node.args.append(c)
         if hasattr(node, "setup"):
             node.setup(None)
         return await node.eval(env)
+
+    async def _expand(self, env: Env, a: Term) -> list["Const"]:
+        arr = as_datum(await a.args[0].eval(env), a)
+        if type(arr) is not list:
+            raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", a)
+        det = a.is_deterministic()
+        out = []
+        for v in arr:
+            c = Const([], {})
+            c.value, c.det = v, det
+            c.parent, c.frame = a, 0
+            out.append(c)
+        return out
 
 
 class Const(Term):
     """An already-evaluated value in argument position (used by ``Spliced``)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "det")
+
+    def is_deterministic(self) -> bool:
+        return getattr(self, "det", True)
 
     async def eval(self, env: Env) -> Any:
         return self.value
@@ -123,7 +168,7 @@ class Var(Term):
         try:
             return env.vars[var_id]
         except KeyError:
-            raise ReqlQueryLogicError(f"Variable name not found.", self) from None
+            raise ReqlQueryLogicError("Variable name not found.", self) from None
 
     def check(self) -> None:
         super().check()
@@ -136,9 +181,18 @@ class ImplicitVar(Term):
     min_args = max_args = 0
 
     async def eval(self, env: Env) -> Any:
-        if env.implicit is None:
+        # null is a legitimate row, so look for the enclosing one-argument function.
+        if env.implicit is None and not self.inside_unary_function():
             raise ReqlCompileError("r.row is not defined in this context.", self)
         return env.implicit
+
+    def inside_unary_function(self) -> bool:
+        node = self.parent
+        while node is not None:
+            if isinstance(node, Func):
+                return len(node.params) == 1
+            node = node.parent
+        return False
 
 
 @term(T.FUNC)
@@ -181,7 +235,11 @@ class Func(Term):
 
 @term(T.FUNCALL)
 class Funcall(Term):
-    """``r.do(args..., func)``: on the wire the function comes first."""
+    """``r.do(args..., func)``: on the wire the function comes first.
+
+    A value in place of the function is returned as is (RethinkDB's constant
+    shortcut); a single grouped argument runs the function once per group.
+    """
 
     min_args = 1
 
@@ -189,15 +247,25 @@ class Funcall(Term):
         f = await self.args[0].eval(env)
         args = [await a.eval(env) for a in self.args[1:]]
         if not isinstance(f, FuncVal):
-            if args:
-                as_func(f, self.args[0])
-            return f  # r.do(value) with no function returns the value
+            return datum_value(f, self.args[0])
+        if len(args) == 1 and isinstance(args[0], (GroupedData, GroupedStream)):
+            from .aggregation import map_groups
+
+            return await map_groups(env, args[0], lambda v: self.call(f, [v]), self)
+        return await self.call(f, [passable(v, a) for v, a in zip(args, self.args[1:])])
+
+    async def call(self, f: FuncVal, args: list) -> Any:
         if f.arity != len(args) and f.arity != 0:
             raise ReqlQueryLogicError(
                 f"Expected function with {plural(len(args), 'argument')} but found function with {plural(f.arity, 'argument')}.",
                 self,
             )
         return await f(*args)
+
+
+def passable(v: Any, at: Any) -> Any:
+    """A function argument: a datum, or a single selection (which stays updatable)."""
+    return v if isinstance(v, SingleSelection) else datum_value(v, at)
 
 
 @term(T.BRANCH)
@@ -249,36 +317,43 @@ class Not(Term):
 
 @term(T.DEFAULT)
 class Default(Term):
+    """``x.default(v)``: ``v`` (or ``v(message)``) when ``x`` is null or does not exist.
+
+    Only non-existence errors are caught; ``r.error()`` without a message in the
+    handler re-raises the original error.
+    """
+
     min_args = max_args = 2
 
     async def eval(self, env: Env) -> Any:
+        err: ReqlError | None = None
         try:
             v = await self.args[0].eval(env)
-            if isinstance(v, Val):
+            value = v.doc if isinstance(v, SingleSelection) else v
+            if isinstance(value, Val) or value is not None:
                 return v
-            if v is not None:
-                return v
-            err: ReqlError | None = None
         except ReqlNonExistenceError as e:
             err = e
-        except ReqlUserError as e:
-            if not getattr(e, "empty_error", False):
-                raise
-            err = e
-        handler = await self.args[1].eval(env)
-        if isinstance(handler, FuncVal):
-            return await handler(err.message if err is not None else None)
-        return handler
+        try:
+            handler = await self.args[1].eval(env)
+            if isinstance(handler, FuncVal):
+                return await handler(err.message if err is not None else None)
+            return handler
+        except ReqlQueryLogicError as e:
+            if getattr(e, "empty", False) and err is not None:
+                raise err from None
+            raise
 
 
 @term(T.ERROR)
 class Error(Term):
     min_args, max_args = 0, 1
-    deterministic = True
 
     async def eval(self, env: Env) -> Any:
         if not self.args:
+            # RethinkDB's EMPTY_USER error: reported as a logic error unless a default catches it.
             e = ReqlQueryLogicError("Empty ERROR term outside a default block.", self)
+            e.empty = True  # type: ignore[attr-defined]
             raise e
         msg = await self.arg_datum(env, 0)
         if type(msg) is not str:
@@ -320,7 +395,7 @@ class MaxVal(Term):
         return D.MAXVAL
 
 
-@term(T.ASC, T.DESC)
+@term(T.ASC)
 class AscDesc(Term):
     min_args = max_args = 1
 
@@ -328,6 +403,11 @@ class AscDesc(Term):
         from ..values import Ordering
 
         return Ordering(await self.args[0].eval(env), self.tt == T.DESC)
+
+
+@term(T.DESC)
+class Desc(AscDesc):
+    """A class of its own, so that ``tt`` tells r.desc from r.asc."""
 
 
 @term(T.RANGE)

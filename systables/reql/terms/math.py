@@ -1,66 +1,59 @@
-"""Comparison and arithmetic."""
+"""Comparison, arithmetic, rounding, bitwise operations and r.random."""
 
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 from .. import datum as D
-from ..datum import norm_num, type_name
+from .. import times as TM
+from ..datum import norm_num
 from ..errors import ReqlQueryLogicError
 from ..ql2 import TermType as T
-from ..term import Env, Term, as_datum, as_num, term, type_error
+from ..term import Env, Term, as_bool, as_num, term, type_error
+from .basic import DatumOp, datum_value
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-class Compare(Term):
-    min_args = 1
+# ---------------------------------------------------------------------------
+# Comparisons: RethinkDB's total order over datums (datum.cmp).
 
+class Compare(DatumOp):
     def test(self, c: int) -> bool:
         raise NotImplementedError
 
-    async def eval(self, env: Env) -> bool:
-        args = self.args
-        prev = as_datum(await args[0].eval(env), args[0])
-        check_comparable(prev, args[0])
+    async def apply(self, env: Env, first: Any) -> Any:
+        prev = datum_value(first, self.args[0])
         ok = True
-        for a in args[1:]:
-            cur = as_datum(await a.eval(env), a)
-            check_comparable(cur, a)
+        for a in self.args[1:]:
+            cur = datum_value(await a.eval(env), a)
             if ok and not self.test(D.cmp(prev, cur)):
                 ok = False
             prev = cur
         return ok
 
 
-def check_comparable(v: Any, at: Any) -> None:
-    # r.minval/r.maxval compare fine; nothing else to check for datums.
-    return None
-
-
 @term(T.EQ)
 class Eq(Compare):
-    async def eval(self, env: Env) -> bool:
-        args = self.args
-        first = as_datum(await args[0].eval(env), args[0])
-        ok = True
-        for a in args[1:]:
-            v = as_datum(await a.eval(env), a)
-            if ok and not D.eq(first, v):
-                ok = False
-        return ok
+    async def apply(self, env: Env, first: Any) -> Any:
+        return await all_equal(env, self, datum_value(first, self.args[0]))
 
 
 @term(T.NE)
 class Ne(Compare):
-    async def eval(self, env: Env) -> bool:
-        args = self.args
-        first = as_datum(await args[0].eval(env), args[0])
-        all_eq = True
-        for a in args[1:]:
-            v = as_datum(await a.eval(env), a)
-            if all_eq and not D.eq(first, v):
-                all_eq = False
-        return not all_eq
+    async def apply(self, env: Env, first: Any) -> Any:
+        return not await all_equal(env, self, datum_value(first, self.args[0]))
+
+
+async def all_equal(env: Env, t: Term, first: Any) -> bool:
+    ok = True
+    for a in t.args[1:]:
+        v = datum_value(await a.eval(env), a)
+        if ok and not D.eq(first, v):
+            ok = False
+    return ok
 
 
 @term(T.LT)
@@ -87,79 +80,74 @@ class Ge(Compare):
         return c >= 0
 
 
-class Arith(Term):
-    min_args = 1
+# ---------------------------------------------------------------------------
+# Arithmetic, folded left to right over the arguments.
 
+class Arith(DatumOp):
     def op2(self, a: Any, b: Any, at: Any) -> Any:
         raise NotImplementedError
-
-    async def eval(self, env: Env) -> Any:
-        args = self.args
-        acc = as_datum(await args[0].eval(env), args[0])
-        if len(args) == 1:
-            self.check_single(acc, args[0])
-        for a in args[1:]:
-            acc = self.op2(acc, as_datum(await a.eval(env), a), a)
-        return acc
 
     def check_single(self, v: Any, at: Any) -> None:
         as_num(v, at)
 
+    async def apply(self, env: Env, first: Any) -> Any:
+        acc = datum_value(first, self.args[0])
+        if len(self.args) == 1:
+            self.check_single(acc, self.args[0])
+        for a in self.args[1:]:
+            acc = self.op2(acc, datum_value(await a.eval(env), a), a)
+            if type(acc) is list and len(acc) > env.ctx.array_limit:
+                from ..errors import ReqlResourceLimitError
 
-def _num2(a: Any, b: Any, at: Any) -> tuple[Any, Any]:
-    ta, tb = type(a), type(b)
-    if not (ta is int or ta is float):
-        raise type_error("NUMBER", a)
-    if not (tb is int or tb is float):
-        raise type_error("NUMBER", b, at)
-    return a, b
+                raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+        return acc
+
+
+def check_num(v: Any, at: Any) -> int | float:
+    t = type(v)
+    if t is int or t is float:
+        return v
+    raise type_error("NUMBER", v, at)
+
+
+def checked(x: int | float, at: Any) -> int | float:
+    try:
+        return norm_num(x)
+    except ReqlQueryLogicError as e:
+        raise e.at(at)
 
 
 @term(T.ADD)
 class Add(Arith):
     def check_single(self, v: Any, at: Any) -> None:
-        if type(v) not in (int, float, str, list) and not is_time(v):
+        if type(v) not in (int, float, str, list) and not TM.is_time(v):
             raise type_error("NUMBER", v, at)
 
     def op2(self, a: Any, b: Any, at: Any) -> Any:
+        if TM.is_time(a):
+            return TM.time_add(a, check_num(b, at))
+        if TM.is_time(b):
+            return TM.time_add(b, check_num(a, self.args[0]))
         ta = type(a)
-        if ta is str:
-            if type(b) is not str:
-                raise type_error("STRING", b, at)
+        if ta is str or ta is list:
+            if type(b) is not ta:
+                raise type_error("STRING" if ta is str else "ARRAY", b, at)
             return a + b
-        if ta is list:
-            if type(b) is not list:
-                raise type_error("ARRAY", b, at)
-            return a + b
-        if is_time(a):
-            from ..times import time_add
-
-            return time_add(a, as_num(b, at))
-        if is_time(b) and ta in (int, float):
-            from ..times import time_add
-
-            return time_add(b, a)
-        a, b = _num2(a, b, at)
-        return norm_num(a + b)
-
-
-def is_time(v: Any) -> bool:
-    return type(v) is dict and v.get(D.REQL_TYPE) == "TIME"
+        check_num(a, self.args[0])
+        return checked(a + check_num(b, at), at)
 
 
 @term(T.SUB)
 class Sub(Arith):
     def check_single(self, v: Any, at: Any) -> None:
-        if not is_time(v):
+        if not TM.is_time(v):
             as_num(v, at)
 
     def op2(self, a: Any, b: Any, at: Any) -> Any:
-        if is_time(a):
-            from ..times import time_sub
-
-            return time_sub(a, b, at)
-        a, b = _num2(a, b, at)
-        return norm_num(a - b)
+        if TM.is_time(a):
+            return TM.time_sub(a, b, at)
+        check_num(a, self.args[0])
+        return checked(a - check_num(b, at), at)
 
 
 @term(T.MUL)
@@ -171,45 +159,55 @@ class Mul(Arith):
     def op2(self, a: Any, b: Any, at: Any) -> Any:
         if type(a) is list or type(b) is list:
             arr, n = (a, b) if type(a) is list else (b, a)
-            n = as_num(n, at)
-            if type(n) is not int:
-                raise ReqlQueryLogicError(f"Number not an integer: {D.fmt_num(n)}", at)
-            return arr * max(0, n)
-        a, b = _num2(a, b, at)
-        return norm_num(a * b)
+            copies = as_integer(n, at)
+            if copies < 0:
+                raise ReqlQueryLogicError("Cannot multiply an ARRAY by a negative number.", at)
+            return arr * copies
+        check_num(a, self.args[0])
+        return checked(a * check_num(b, at), at)
 
 
 @term(T.DIV)
 class Div(Arith):
     def op2(self, a: Any, b: Any, at: Any) -> Any:
-        a, b = _num2(a, b, at)
-        if b == 0:
+        check_num(a, self.args[0])
+        if check_num(b, at) == 0:
             raise ReqlQueryLogicError("Cannot divide by zero.", at)
-        return norm_num(a / b)
+        return checked(a / b, at)
+
+
+def as_integer(v: Any, at: Any) -> int:
+    """RethinkDB's ``as_int``: a number that is an integer no larger than 2**53 in magnitude."""
+    n = check_num(v, at)
+    if type(n) is int and -D.MAX_DBL_INT <= n <= D.MAX_DBL_INT:
+        return n
+    if type(n) is float and n.is_integer() and -D.MAX_DBL_INT <= n <= D.MAX_DBL_INT:
+        return int(n)
+    too_big = abs(n) > D.MAX_DBL_INT
+    raise ReqlQueryLogicError(f"Number not an integer{' (>2^53)' if too_big else ''}: {D.fmt_double(n)}", at)
 
 
 @term(T.MOD)
-class Mod(Arith):
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
-        a, b = _num2(a, b, at)
+class Mod(DatumOp):
+    async def apply(self, env: Env, first: Any) -> Any:
+        a = as_integer(datum_value(first, self.args[0]), self.args[0])
+        b = as_integer(datum_value(await self.args[1].eval(env), self.args[1]), self.args[1])
         if b == 0:
-            raise ReqlQueryLogicError("Cannot divide by zero.", at)
-        if type(a) is not int:
-            raise ReqlQueryLogicError(f"Number not an integer: {D.fmt_num(a)}", self.args[0])
-        if type(b) is not int:
-            raise ReqlQueryLogicError(f"Number not an integer: {D.fmt_num(b)}", at)
-        return norm_num(math.fmod(a, b)) if abs(a) < 2**53 else norm_num(int(math.fmod(a, b)))
+            raise ReqlQueryLogicError("Cannot take a number modulo 0.", self)
+        remainder = abs(a) % abs(b)  # C's %: the sign of the dividend
+        return -remainder if a < 0 else remainder
 
 
-class Rounding(Term):
-    min_args = max_args = 1
+# ---------------------------------------------------------------------------
+# floor, ceil, round
 
+class Rounding(DatumOp):
     def fn(self, x: float) -> float:
         raise NotImplementedError
 
-    async def eval(self, env: Env) -> Any:
-        x = await self.arg_num(env, 0)
-        return norm_num(float(self.fn(x)))
+    async def apply(self, env: Env, first: Any) -> Any:
+        x = check_num(datum_value(first, self.args[0]), self.args[0])
+        return x if type(x) is int else norm_num(float(self.fn(x)))
 
 
 @term(T.FLOOR)
@@ -227,5 +225,114 @@ class Ceil(Rounding):
 @term(T.ROUND)
 class Round(Rounding):
     def fn(self, x: float) -> float:
-        # RethinkDB rounds half away from zero (std::round).
-        return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
+        # std::round: halves away from zero.
+        return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+# ---------------------------------------------------------------------------
+# Bitwise operations on 64-bit two's complement integers (results as numbers).
+
+def wrap_int64(n: int) -> int:
+    return (n + 2**63) % 2**64 - 2**63
+
+
+class Bitwise(DatumOp):
+    def combine(self, a: int, b: int) -> int:
+        raise NotImplementedError
+
+    async def apply(self, env: Env, first: Any) -> Any:
+        acc = as_integer(datum_value(first, self.args[0]), self.args[0])
+        for a in self.args[1:]:
+            acc = self.combine(acc, as_integer(datum_value(await a.eval(env), a), a))
+        return norm_num(wrap_int64(acc))
+
+
+@term(T.BIT_AND)
+class BitAnd(Bitwise):
+    def combine(self, a: int, b: int) -> int:
+        return a & b
+
+
+@term(T.BIT_OR)
+class BitOr(Bitwise):
+    def combine(self, a: int, b: int) -> int:
+        return a | b
+
+
+@term(T.BIT_XOR)
+class BitXor(Bitwise):
+    def combine(self, a: int, b: int) -> int:
+        return a ^ b
+
+
+@term(T.BIT_NOT)
+class BitNot(Bitwise):
+    async def apply(self, env: Env, first: Any) -> Any:
+        return norm_num(~as_integer(datum_value(first, self.args[0]), self.args[0]))
+
+
+class Shift(Bitwise):
+    def combine(self, a: int, b: int) -> int:
+        if b < 0:
+            raise ReqlQueryLogicError(f"Cannot shift by a negative amount ({b}).", self.args[1])
+        return self.shift(a, min(b, 64))
+
+    def shift(self, a: int, b: int) -> int:
+        raise NotImplementedError
+
+
+@term(T.BIT_SAL)
+class BitSal(Shift):
+    def shift(self, a: int, b: int) -> int:
+        return a << b
+
+
+@term(T.BIT_SAR)
+class BitSar(Shift):
+    def shift(self, a: int, b: int) -> int:
+        return a >> b
+
+
+# ---------------------------------------------------------------------------
+# r.random
+
+@term(T.RANDOM)
+class Random(Term):
+    """``r.random()``: a float in [0, 1); with bounds, an integer unless ``float=True``."""
+
+    deterministic = False
+
+    async def eval(self, env: Env) -> Any:
+        bounds = [check_num(datum_value(await a.eval(env), a), a) for a in self.args]
+        use_float = await self.opt_datum(env, "float", None)
+        if (not bounds) if use_float is None else as_bool(use_float):
+            return random_float(*float_bounds(bounds))
+        if not bounds:
+            raise ReqlQueryLogicError("Generating a random integer requires one or two bounds.", self)
+        lo = integer_bound(bounds[0], "Lower", self) if len(bounds) == 2 else 0
+        hi = integer_bound(bounds[-1], "Upper", self)
+        if lo >= hi:
+            raise ReqlQueryLogicError(f"Lower bound ({lo}) is not less than upper bound ({hi}).", self)
+        return random.randrange(lo, hi)
+
+
+def float_bounds(bounds: list) -> tuple[float, float]:
+    lo, hi = (0.0, 1.0) if not bounds else ((0.0, bounds[0]) if len(bounds) == 1 else tuple(bounds))
+    return (lo, hi) if lo <= hi else (hi, lo)
+
+
+def random_float(lo: float, hi: float) -> int | float:
+    """Uniform in [lo, hi) (lo when they are equal), without overflowing on wide ranges."""
+    r = random.random()
+    x = lo * (1 - r) + hi * r
+    if x >= hi > lo:
+        x = math.nextafter(hi, lo)
+    return norm_num(min(max(x, lo), hi))
+
+
+def integer_bound(v: int | float, which: str, at: Any) -> int:
+    if type(v) is int and abs(v) <= D.MAX_DBL_INT:
+        return v
+    if type(v) is float and v.is_integer() and abs(v) <= D.MAX_DBL_INT:
+        return int(v)
+    raise ReqlQueryLogicError(f"{which} bound ({D.fmt_double(v)}) could not be safely converted to an integer.", at)

@@ -1,3 +1,137 @@
 """String terms: match, split, upcase, downcase."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import regex
+
+from ..errors import ReqlQueryLogicError
+from ..ql2 import TermType as T
+from ..re2 import RE2Error, compile_re2
+from ..term import Env, as_int, as_str, term
+from .basic import DatumOp, datum_value
+
+# Unicode's White_Space property (what RethinkDB splits on by default); unlike
+# str.split(), U+001C..U+001F are not whitespace.
+WHITESPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+MATCH_TIMEOUT_SECONDS = 1.0
+_TO_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
+_TO_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_GRAPHEME = regex.compile(r"\X")
+
+
+class StringOp(DatumOp):
+    async def apply(self, env: Env, first: Any) -> Any:
+        return await self.on_string(env, as_str(datum_value(first, self.args[0]), self.args[0]))
+
+    async def on_string(self, env: Env, s: str) -> Any:
+        raise NotImplementedError
+
+
+@term(T.UPCASE)
+class Upcase(StringOp):
+    """Only ASCII letters change case, as in RethinkDB."""
+
+    async def on_string(self, env: Env, s: str) -> Any:
+        return s.translate(_TO_UPPER)
+
+
+@term(T.DOWNCASE)
+class Downcase(StringOp):
+    async def on_string(self, env: Env, s: str) -> Any:
+        return s.translate(_TO_LOWER)
+
+
+# ---------------------------------------------------------------------------
+# split
+
+@term(T.SPLIT)
+class Split(StringOp):
+    """``s.split([delimiter[, max_splits]])``: Python's semantics; ``""`` splits into characters."""
+
+    async def on_string(self, env: Env, s: str) -> Any:
+        delimiter = None
+        if len(self.args) > 1:
+            d = datum_value(await self.args[1].eval(env), self.args[1])
+            delimiter = None if d is None else as_str(d, self.args[1])
+        limit = -1
+        if len(self.args) > 2:
+            limit = as_int(datum_value(await self.args[2].eval(env), self.args[2]), self.args[2])
+            top = env.ctx.array_limit - 1
+            if not -1 <= limit <= top:
+                raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self.args[2])
+        if delimiter is None:
+            return split_whitespace(s, limit)
+        if delimiter == "":
+            return split_characters(s, limit)
+        return s.split(delimiter, limit)
+
+
+def split_whitespace(s: str, limit: int) -> list[str]:
+    """str.split(None, limit) with Unicode's whitespace."""
+    out: list[str] = []
+    i, n = 0, len(s)
+    while limit < 0 or len(out) < limit:
+        while i < n and s[i] in WHITESPACE:
+            i += 1
+        if i == n:
+            return out
+        j = i
+        while i < n and s[i] not in WHITESPACE:
+            i += 1
+        out.append(s[j:i])
+    while i < n and s[i] in WHITESPACE:
+        i += 1
+    if i < n:
+        out.append(s[i:])
+    return out
+
+
+def split_characters(s: str, limit: int) -> list[str]:
+    """One element per user-perceived character (grapheme cluster)."""
+    chars = _GRAPHEME.findall(s)
+    if 0 <= limit < len(chars):
+        return chars[:limit] + ["".join(chars[limit:])]
+    return chars
+
+
+# ---------------------------------------------------------------------------
+# match
+
+@term(T.MATCH)
+class Match(StringOp):
+    """``s.match(re2)``: null, or ``{str, start, end, groups}`` with UTF-8 byte offsets."""
+
+    async def on_string(self, env: Env, s: str) -> Any:
+        pattern = await self.arg_str(env, 1)
+        try:
+            compiled = compile_re2(pattern)
+        except RE2Error as e:
+            raise ReqlQueryLogicError(f"Error in regexp `{pattern}` (portion `{e.arg}`): {e}", self) from None
+        try:
+            m = compiled.search(s, timeout=MATCH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise ReqlQueryLogicError(
+                f"Regular expression `{pattern}` took too long to match (over {MATCH_TIMEOUT_SECONDS:g} s).", self
+            ) from None
+        if m is None:
+            return None
+        offset = byte_offsets(s)
+        groups = [span_object(s, m.span(g), offset) if m.span(g) != (-1, -1) else None for g in range(1, compiled.groups + 1)]
+        return {**span_object(s, m.span(), offset), "groups": groups}
+
+
+def byte_offsets(s: str) -> Any:
+    """A function from character index to UTF-8 byte offset (RE2 reports bytes)."""
+    if s.isascii():
+        return lambda i: i
+    return lambda i: len(s[:i].encode())
+
+
+def span_object(s: str, span: tuple[int, int], offset: Any) -> dict:
+    start, end = span
+    return {"str": s[start:end], "start": offset(start), "end": offset(end)}
+

@@ -1,0 +1,170 @@
+"""Time terms through the official driver: construction, time zones, calendar
+fields, arithmetic, comparison and RethinkDB's errors."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError
+
+RAW = {"time_format": "raw"}
+
+
+def run(q, conn, **opts):
+    return q.run(conn, **opts)
+
+
+def test_epoch_time_keeps_milliseconds(r, conn):
+    t = run(r.epoch_time(1.4444445), conn, **RAW)
+    assert t == {"$reql_type$": "TIME", "epoch_time": 1.444, "timezone": "+00:00"}
+    assert run(r.epoch_time(2.0585).to_epoch_time(), conn) == 2.059  # half away from zero
+
+
+def test_driver_datetimes_round_trip(r, conn):
+    tz = datetime.timezone(datetime.timedelta(hours=-7))
+    dt = datetime.datetime(2013, 7, 29, 18, 21, 36, 680000, tzinfo=tz)
+    assert run(r.expr(dt).to_iso8601(), conn) == "2013-07-29T18:21:36.680-07:00"
+    assert run(r.expr(dt).timezone(), conn) == "-07:00"
+
+
+@pytest.mark.parametrize(
+    "field, expected",
+    [
+        ("year", 2013), ("month", 7), ("day", 30), ("day_of_week", 2), ("day_of_year", 211),
+        ("hours", 1), ("minutes", 21), ("seconds", 36.681), ("time_of_day", 4896.681),
+    ],
+)
+def test_calendar_fields(r, conn, field, expected):
+    t = r.epoch_time(1375147296.6812)
+    assert run(getattr(t, field)(), conn) == expected
+
+
+def test_fields_follow_the_time_zone(r, conn):
+    t = r.epoch_time(0).in_timezone("-01:30")
+    assert run(r.expr([t.year(), t.month(), t.day(), t.hours(), t.minutes(), t.day_of_week()]), conn) == [
+        1969, 12, 31, 22, 30, 3,
+    ]
+    assert run(t.date().to_iso8601(), conn) == "1969-12-31T00:00:00-01:30"
+
+
+def test_time_constructor(r, conn):
+    t = r.time(2013, r.july, 29, 23, 30, 0.1, "-07:00")
+    assert run(t.to_epoch_time(), conn) == 1375165800.1
+    assert run(r.time(2013, 7, 29, "Z").to_iso8601(), conn) == "2013-07-29T00:00:00+00:00"
+    assert run(r.time(2012, 2, 29, "+0530").to_iso8601(), conn) == "2012-02-29T00:00:00+05:30"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda r: r.time(2013, 7, 29, 23, 30), "Got 5 arguments to TIME (expected 4 or 7)."),
+        (lambda r: r.time(2013, 7, 29, 23), "Expected type STRING but found NUMBER."),
+        (lambda r: r.time(2013, 2, 29, "Z"), "Error in time logic: Day of month is not valid for year."),
+        (lambda r: r.time(2013, 13, 1, "Z"), "Error in time logic: Month number is out of range 1..12."),
+        (lambda r: r.time(2013, 1, 32, "Z"), "Error in time logic: Day of month value is out of range 1..31."),
+        (lambda r: r.time(1399, 1, 1, "Z"), "Error in time logic: Year is out of valid range: 1400..10000."),
+        (lambda r: r.time(2013, 1.5, 1, "Z"), "Number not an integer: 1.5"),
+        (lambda r: r.epoch_time(0).in_timezone("PST"), "Timezone `PST` does not start with `-` or `+`."),
+        (lambda r: r.epoch_time(0).in_timezone("+7"), "`+7` is not a valid time offset."),
+        (lambda r: r.epoch_time(0).in_timezone("+07:-1"), "`+07:-1` is not a valid time offset."),
+        (lambda r: r.expr(1).year(), "Expected type PTYPE<TIME> but found NUMBER."),
+        (lambda r: r.epoch_time(253440000000).year(), "Error in time logic: Year is out of valid range: 1400..10000."),
+        (lambda r: r.epoch_time(253430000000).to_iso8601(), "Year `10000` out of valid ISO 8601 range [0, 9999]."),
+        (lambda r: r.iso8601("2013-07-30T20:56:05"),
+         "ISO 8601 string has no time zone, and no default time zone was provided."),
+    ],
+)
+def test_time_errors(r, conn, make, message):
+    with pytest.raises(ReqlQueryLogicError) as e:
+        run(make(r), conn)
+    assert e.value.message == message
+
+
+def test_time_arity_is_checked_at_compile_time(r, conn):
+    with pytest.raises(ReqlCompileError, match="Expected between 4 and 7 arguments but found 3."):
+        run(r.time(2013, 7, 29), conn)
+
+
+def test_out_of_range_epochs_keep_their_value(r, conn):
+    assert run(r.epoch_time(253440000000).to_epoch_time(), conn) == 253440000000
+    assert run(r.epoch_time(253430000000).year(), conn) == 10000
+    assert run(r.epoch_time(-17980000000).year(), conn) == 1400
+
+
+@pytest.mark.parametrize("date", ["2013", "2013-01", "2013-01-01", "20130101", "2013-001", "2013001"])
+@pytest.mark.parametrize("time", ["13", "13:00", "1300", "13:00:00", "13:00:00.000000", "130000.000000"])
+@pytest.mark.parametrize("tz", ["Z", "+00", "+0000", "+00:00"])
+def test_iso8601_accepted_forms(r, conn, date, time, tz):
+    assert run(r.iso8601(f"{date}T{time}{tz}").to_iso8601(), conn) == "2013-01-01T13:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["201301T13Z", "2013-0101T13Z", "2a13T13Z", "2013-01-01.1T13Z", "2013T13:0000Z", "2013T13:00.00Z",
+     "2013T130000.00000000aZ", "2013T13X", "2013T13-7", "2013T13+07+01", "2013T13PST", "2013T13Z+00",
+     "2013-02-30T00Z"],
+)
+def test_iso8601_rejected_forms(r, conn, text):
+    with pytest.raises(ReqlQueryLogicError):
+        run(r.iso8601(text), conn)
+
+
+def test_iso8601_default_timezone_and_round_trip(r, conn):
+    t = r.iso8601("2013-07-30T20:56:05", default_timezone="-07")
+    assert run(t.to_iso8601(), conn) == "2013-07-30T20:56:05-07:00"
+    assert run(r.iso8601("2013-07-30T20:56:05.123-07:00").to_epoch_time(), conn) == 1375242965.123
+    assert run(r.epoch_time(1375242965).in_timezone("-07:00").to_iso8601(), conn) == "2013-07-30T20:56:05-07:00"
+
+
+def test_arithmetic(r, conn):
+    t1 = r.epoch_time(1375147296.681)
+    assert run((t1 + 1000).to_epoch_time(), conn) == 1375148296.681
+    assert run((1000 + t1).to_epoch_time(), conn) == 1375148296.681
+    assert run((t1 - 1000).to_epoch_time(), conn) == 1375146296.681
+    assert run(t1 - (t1 - 1000), conn) == 1000
+    assert run((t1 + 1).timezone(), conn) == "+00:00"
+    with pytest.raises(ReqlQueryLogicError, match="Expected type NUMBER but found PTYPE<TIME>."):
+        run(t1 + t1, conn)
+    with pytest.raises(ReqlQueryLogicError, match="Expected type NUMBER but found PTYPE<TIME>."):
+        run(r.expr(1) - t1, conn)
+
+
+def test_comparisons_ignore_the_time_zone(r, conn):
+    a = r.epoch_time(10)
+    b = r.epoch_time(10).in_timezone("+05:00")
+    assert run(r.expr([a == b, a < r.epoch_time(11), a > 5, a < "a", a > r.binary(b"")]), conn) == [
+        True, True, True, True, True,
+    ]
+
+
+def test_during(r, conn):
+    t = r.epoch_time(10)
+    lo, hi = r.epoch_time(10), r.epoch_time(20)
+    assert run(t.during(lo, hi), conn) is True
+    assert run(t.during(lo, hi, left_bound="open"), conn) is False
+    assert run(hi.during(lo, hi), conn) is False
+    assert run(hi.during(lo, hi, right_bound="closed"), conn) is True
+    with pytest.raises(ReqlQueryLogicError, match="Expected `open` or `closed` for optarg `left_bound`"):
+        run(t.during(lo, hi, left_bound="half"), conn)
+
+
+def test_now_is_one_instant_per_query(r, conn):
+    assert run(r.now() - r.now(), conn) == 0
+    assert run(r.now().type_of(), conn) == "PTYPE<TIME>"
+    assert run(r.expr([1, 2]).order_by(lambda x: r.now()), conn) == [1, 2]
+
+
+def test_weekday_and_month_constants(r, conn):
+    days = [r.monday, r.tuesday, r.wednesday, r.thursday, r.friday, r.saturday, r.sunday]
+    assert run(r.expr(days), conn) == [1, 2, 3, 4, 5, 6, 7]
+    assert run(r.expr([r.january, r.june, r.december]), conn) == [1, 6, 12]
+
+
+def test_time_objects_from_clients_are_validated(r, conn):
+    obj = {"$reql_type$": "TIME", "epoch_time": 1.23456, "timezone": "+01"}
+    assert run(r.expr(obj), conn, **RAW) == {"$reql_type$": "TIME", "epoch_time": 1.235, "timezone": "+01:00"}
+    with pytest.raises(ReqlQueryLogicError, match=r"Invalid time object constructed \(no field `timezone`\)"):
+        run(r.expr({"$reql_type$": "TIME", "epoch_time": 1}), conn)
+    with pytest.raises(ReqlQueryLogicError, match=r"unrecognized field `extra`"):
+        run(r.expr({"$reql_type$": "TIME", "epoch_time": 1, "timezone": "Z", "extra": 1}), conn)
