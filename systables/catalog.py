@@ -10,6 +10,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from .reql.datum import type_name
 from .reql.errors import ReqlOpFailedError, ReqlQueryLogicError
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ SYSTEM_DB_ID = str(uuid.uuid5(uuid.UUID("39a24924-14ec-4deb-99f1-742eda7aba5e"),
 SYSTEM_TABLE_NS = uuid.UUID("0eabef01-6deb-4069-9a2d-448db057ab1e")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+SHARDS_META = "shards/"
 
 
 def system_table_id(name: str) -> str:
@@ -28,10 +30,114 @@ def system_table_id(name: str) -> str:
 
 
 def check_name(kind: str, name: str) -> str:
-    """``kind`` is "Database", "Table" or "Index"."""
+    """``kind`` is "Database", "Table", "Index" or "Server tag"."""
     if not NAME_RE.match(name):
         raise ReqlQueryLogicError(f"{kind} name `{name}` invalid (Use A-Z, a-z, 0-9, _ and - only).")
     return name
+
+
+# ---------------------------------------------------------------------------
+# Sharding and replication options (table_create, reconfigure) checked as
+# RethinkDB checks them, against this single server: it carries the one
+# server tag `default`, so every table has exactly one replica.
+
+REPLICATION_OPTS = ("shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags")
+MAX_SHARDS = 64
+SERVER_TAGS = {"default": 1}  # tag -> servers carrying it
+
+
+def check_replication(
+    shards: Any = None,
+    replicas: Any = None,
+    primary_replica_tag: Any = None,
+    nonvoting_replica_tags: Any = None,
+) -> dict[str, int]:
+    """Validate the options (None = not given); returns replicas per server tag."""
+    if shards is not None:
+        check_shards(shards)
+    per_tag = replicas_per_tag(replicas, primary_replica_tag, nonvoting_replica_tags)
+    primary = "default" if primary_replica_tag is None else primary_replica_tag
+    if primary not in per_tag:
+        raise ReqlOpFailedError(
+            f"Can't use server tag `{primary}` for primary replicas because you specified no replicas in server tag `{primary}`."
+        )
+    for tag in nonvoting_replica_tags or ():
+        if tag not in per_tag:
+            raise ReqlOpFailedError(
+                f"You specified that the replicas in server tag `{tag}` should be non-voting, "
+                f"but you didn't specify a number of replicas in server tag `{tag}`."
+            )
+    if sum(per_tag.values()) == 0:
+        raise ReqlOpFailedError(
+            "You must set `replicas` to at least one. `replicas` includes the primary replica; "
+            "if there are zero replicas, there is nowhere to put the data."
+        )
+    for tag, count in per_tag.items():
+        servers = SERVER_TAGS.get(tag, 0)
+        if count > servers:
+            raise ReqlOpFailedError(
+                f"Can't put {count} replicas on servers with the tag `{tag}` because there are only {servers} "
+                f"servers with the tag `{tag}`. It's impossible to have more replicas of the data than there are servers."
+            )
+    return per_tag
+
+
+def check_shards(shards: Any) -> int:
+    n = whole_number(shards)
+    if n < 1:
+        raise ReqlQueryLogicError("Every table must have at least one shard.")
+    if n > MAX_SHARDS:
+        raise ReqlQueryLogicError(f"Maximum number of shards is {MAX_SHARDS}.")
+    return n
+
+
+def replicas_per_tag(replicas: Any, primary_replica_tag: Any, nonvoting_replica_tags: Any) -> dict[str, int]:
+    if primary_replica_tag is not None:
+        check_tag(primary_replica_tag)
+    if nonvoting_replica_tags is not None:
+        if type(nonvoting_replica_tags) is not list:
+            raise ReqlQueryLogicError(f"Expected type ARRAY but found {type_name(nonvoting_replica_tags)}.")
+        for tag in nonvoting_replica_tags:
+            check_tag(tag)
+    if replicas is None:
+        return {"default": 1}
+    if type(replicas) is dict:
+        per_tag = {}
+        for tag, count in replicas.items():
+            check_name("Server tag", tag)
+            n = whole_number(count)
+            if n < 0:
+                raise ReqlQueryLogicError("Can't have a negative number of replicas")
+            per_tag[tag] = n
+        if primary_replica_tag is None:
+            raise ReqlQueryLogicError("`primary_replica_tag` must be specified when `replicas` is an OBJECT.")
+        return per_tag
+    if type(replicas) in (int, float):
+        n = whole_number(replicas)
+        if n < 0:
+            raise ReqlQueryLogicError("Can't have a negative number of replicas")
+        if primary_replica_tag is not None:
+            raise ReqlQueryLogicError("`replicas` must be an OBJECT if `primary_replica_tag` is specified.")
+        if nonvoting_replica_tags is not None:
+            raise ReqlQueryLogicError("`replicas` must be an OBJECT if `nonvoting_replica_tags` is specified.")
+        return {"default": n}
+    raise ReqlQueryLogicError(f"Expected type OBJECT or NUMBER but found {type_name(replicas)}.")
+
+
+def check_tag(tag: Any) -> str:
+    if type(tag) is not str:
+        raise ReqlQueryLogicError(f"Expected type STRING but found {type_name(tag)}.")
+    return check_name("Server tag", tag)
+
+
+def whole_number(v: Any) -> int:
+    from .reql.datum import fmt_num
+
+    if type(v) not in (int, float):
+        raise ReqlQueryLogicError(f"Expected type NUMBER but found {type_name(v)}.")
+    if type(v) is float:
+        raise ReqlQueryLogicError(f"Number not an integer: {fmt_num(v)}")
+    return v
 
 
 class Catalog:
@@ -87,8 +193,23 @@ class Catalog:
     def db_config_row(self, db: "DbMeta") -> dict:
         return {"id": db.id, "name": db.name}
 
+    # A single server keeps each table in one store; the shard count a user
+    # configured is remembered and shown, every shard on this server.
+    def shard_count(self, table_id: str) -> int:
+        return self.storage.get_meta(SHARDS_META + table_id) or 1
+
+    def set_shard_count(self, table_id: str, shards: int) -> None:
+        if shards == 1:
+            self.storage.delete_meta(SHARDS_META + table_id)
+        else:
+            self.storage.put_meta(SHARDS_META + table_id, shards)
+
     def table_config_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
         server = self.server_ref(identifier_format)
+        shards = [
+            {"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}
+            for _ in range(self.shard_count(t.id))
+        ]
         return {
             "db": t.db_id if identifier_format == "uuid" else self.db_name(t.db_id),
             "durability": t.durability,
@@ -96,7 +217,7 @@ class Catalog:
             "indexes": sorted(t.indexes),
             "name": t.name,
             "primary_key": t.primary_key,
-            "shards": [{"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}],
+            "shards": shards,
             "write_acks": t.write_acks,
             "write_hook": self.write_hook_row(t),
         }
@@ -109,12 +230,16 @@ class Catalog:
 
     def table_status_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
         server = self.server_ref(identifier_format)
+        shards = [
+            {"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}
+            for _ in range(self.shard_count(t.id))
+        ]
         return {
             "db": t.db_id if identifier_format == "uuid" else self.db_name(t.db_id),
             "id": t.id,
             "name": t.name,
             "raft_leader": server,
-            "shards": [{"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}],
+            "shards": shards,
             "status": {
                 "all_replicas_ready": True,
                 "ready_for_outdated_reads": True,

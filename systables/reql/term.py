@@ -10,6 +10,7 @@ variables.
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any, Callable, ClassVar
 
 from . import datum as D
@@ -34,9 +35,25 @@ def term(*term_types: int) -> Callable[[type["Term"]], type["Term"]]:
             TERMS[tt] = cls
         if term_types and "tt" not in cls.__dict__:
             cls.tt = term_types[0]
+        if term_types:
+            apply_arity(cls, term_types[0])
         return cls
 
     return register
+
+
+def apply_arity(cls: type["Term"], tt: int) -> None:
+    """Give ``cls`` RethinkDB's arity and optarg names unless it declares its own."""
+    spec = ARITY.get(tt)
+    if spec is None:
+        return
+    lo, hi, opts = spec
+    if "min_args" not in cls.__dict__:
+        cls.min_args = lo
+    if "max_args" not in cls.__dict__:
+        cls.max_args = hi
+    if "opt_names" not in cls.__dict__:
+        cls.opt_names = frozenset(opts)
 
 
 def reql_name(tt: int) -> str:
@@ -44,6 +61,117 @@ def reql_name(tt: int) -> str:
         return TermType(tt).name.lower()
     except ValueError:
         return str(tt)
+
+
+# ---------------------------------------------------------------------------
+# RethinkDB's argspec/optargspec of every term (src/rdb_protocol/terms/*.cc):
+# (min args, max args or None for unbounded, optional argument names).  A term
+# class takes these unless it sets its own; terms not implemented yet are
+# still checked against them, so arity errors never depend on implementation
+# progress.
+
+_WRITE_OPTS = ("durability", "return_changes", "ignore_write_hook")
+_BOUNDS = ("left_bound", "right_bound")
+_TIME_PARTS = (
+    TermType.DATE, TermType.TIME_OF_DAY, TermType.TIMEZONE, TermType.YEAR, TermType.MONTH,
+    TermType.DAY, TermType.DAY_OF_WEEK, TermType.DAY_OF_YEAR, TermType.HOURS, TermType.MINUTES,
+    TermType.SECONDS,
+)
+_CONSTANTS = tuple(TermType(tt) for tt in range(TermType.MONDAY, TermType.DECEMBER + 1)) + (
+    TermType.MINVAL, TermType.MAXVAL, TermType.NOW, TermType.IMPLICIT_VAR, TermType.DB_LIST,
+)
+_ONE_ARG = _TIME_PARTS + (
+    TermType.VAR, TermType.DB, TermType.DB_CREATE, TermType.DB_DROP, TermType.NOT, TermType.ZIP,
+    TermType.ASC, TermType.DESC, TermType.INDEX_LIST, TermType.INFO, TermType.IS_EMPTY, TermType.KEYS,
+    TermType.VALUES, TermType.JSON, TermType.TO_JSON_STRING, TermType.TO_ISO8601, TermType.EPOCH_TIME,
+    TermType.TO_EPOCH_TIME, TermType.TYPE_OF, TermType.SYNC, TermType.UPCASE, TermType.DOWNCASE,
+    TermType.UNGROUP, TermType.ARGS, TermType.BINARY, TermType.GEOJSON, TermType.TO_GEOJSON,
+    TermType.FILL, TermType.CONFIG, TermType.STATUS, TermType.FLOOR, TermType.CEIL, TermType.ROUND,
+    TermType.GET_WRITE_HOOK, TermType.BIT_NOT,
+)
+_TWO_ARGS = (
+    TermType.GET, TermType.MOD, TermType.APPEND, TermType.PREPEND, TermType.GET_FIELD, TermType.BRACKET,
+    TermType.REDUCE, TermType.CONCAT_MAP, TermType.NTH, TermType.COERCE_TO, TermType.FOR_EACH,
+    TermType.FUNC, TermType.SKIP, TermType.LIMIT, TermType.INDEX_DROP, TermType.SAMPLE,
+    TermType.OFFSETS_OF, TermType.SET_INSERT, TermType.SET_INTERSECTION, TermType.SET_UNION,
+    TermType.SET_DIFFERENCE, TermType.DEFAULT, TermType.DIFFERENCE, TermType.MATCH,
+    TermType.IN_TIMEZONE, TermType.POINT, TermType.INTERSECTS, TermType.INCLUDES, TermType.POLYGON_SUB,
+    TermType.SET_WRITE_HOOK, TermType.BIT_SAL, TermType.BIT_SAR,
+)
+_VARIADIC_1 = (
+    TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT, TermType.GE, TermType.ADD,
+    TermType.SUB, TermType.MUL, TermType.DIV, TermType.HAS_FIELDS, TermType.PLUCK, TermType.WITHOUT,
+    TermType.MERGE, TermType.FUNCALL, TermType.CONTAINS, TermType.WITH_FIELDS,
+    TermType.INDEX_STATUS, TermType.INDEX_WAIT, TermType.BIT_AND, TermType.BIT_OR, TermType.BIT_XOR,
+)
+
+ARITY: dict[int, tuple[int, int | None, tuple[str, ...]]] = {
+    **{tt: (0, 0, ()) for tt in _CONSTANTS},
+    **{tt: (1, 1, ()) for tt in _ONE_ARG},
+    **{tt: (2, 2, ()) for tt in _TWO_ARGS},
+    **{tt: (1, None, ()) for tt in _VARIADIC_1},
+    **{tt: (3, 3, ()) for tt in (TermType.INNER_JOIN, TermType.OUTER_JOIN, TermType.INSERT_AT,
+                                 TermType.SPLICE_AT, TermType.CHANGE_AT)},
+    TermType.MAKE_ARRAY: (0, None, ()),
+    TermType.OBJECT: (0, None, ()),
+    TermType.OR: (0, None, ()),
+    TermType.AND: (0, None, ()),
+    TermType.JAVASCRIPT: (1, 1, ("timeout",)),
+    TermType.ERROR: (0, 1, ()),
+    TermType.TABLE: (1, 2, ("read_mode", "use_outdated", "identifier_format")),
+    TermType.SLICE: (2, 3, _BOUNDS),
+    TermType.BETWEEN_DEPRECATED: (3, 3, ("index",) + _BOUNDS),
+    TermType.BETWEEN: (3, 3, ("index",) + _BOUNDS),
+    TermType.MAP: (2, None, ()),
+    TermType.FILTER: (2, 2, ("default",)),
+    TermType.ORDER_BY: (1, None, ("index",)),
+    TermType.DISTINCT: (1, 1, ("index",)),
+    TermType.COUNT: (1, 2, ()),
+    TermType.UNION: (0, None, ("interleave",)),
+    TermType.EQ_JOIN: (3, 3, ("index", "ordered")),
+    TermType.UPDATE: (2, 2, ("non_atomic",) + _WRITE_OPTS),
+    TermType.REPLACE: (2, 2, ("non_atomic",) + _WRITE_OPTS),
+    TermType.DELETE: (1, 1, ("non_atomic",) + _WRITE_OPTS),  # rewritten to a replace
+    TermType.INSERT: (2, 2, ("conflict",) + _WRITE_OPTS),
+    TermType.TABLE_CREATE: (1, 2, ("primary_key", "shards", "replicas", "nonvoting_replica_tags",
+                                   "primary_replica_tag", "durability")),
+    TermType.TABLE_DROP: (1, 2, ()),
+    TermType.TABLE_LIST: (0, 1, ()),
+    TermType.BRANCH: (3, None, ()),
+    TermType.INDEX_CREATE: (2, 3, ("multi", "geo")),
+    TermType.INDEX_RENAME: (3, 3, ("overwrite",)),
+    TermType.GET_ALL: (1, None, ("index",)),
+    TermType.DELETE_AT: (2, 3, ()),
+    TermType.ISO8601: (1, 1, ("default_timezone",)),
+    TermType.DURING: (3, 3, _BOUNDS),
+    TermType.TIME: (4, 7, ()),
+    TermType.LITERAL: (0, 1, ()),
+    TermType.GROUP: (1, None, ("index", "multi")),
+    TermType.SUM: (1, 2, ()),
+    TermType.AVG: (1, 2, ()),
+    TermType.MIN: (1, 2, ("index",)),
+    TermType.MAX: (1, 2, ("index",)),
+    TermType.SPLIT: (1, 3, ()),
+    TermType.RANDOM: (0, 2, ("float",)),
+    TermType.CHANGES: (1, 1, ("squash", "changefeed_queue_size", "include_initial", "include_states",
+                              "include_offsets", "include_types")),
+    TermType.HTTP: (1, 1, ("data", "timeout", "method", "params", "header", "attempts", "redirects",
+                           "verify", "page", "page_limit", "auth", "result_format")),
+    TermType.LINE: (2, None, ()),
+    TermType.POLYGON: (3, None, ()),
+    TermType.DISTANCE: (2, 2, ("geo_system", "unit")),
+    TermType.CIRCLE: (2, 2, ("num_vertices", "geo_system", "unit", "fill")),
+    TermType.GET_INTERSECTING: (2, 2, ("index",)),
+    TermType.GET_NEAREST: (2, 2, ("index", "max_results", "max_dist", "geo_system", "unit")),
+    TermType.UUID: (0, 1, ()),
+    TermType.RANGE: (0, 2, ()),
+    TermType.RECONFIGURE: (0, 1, ("shards", "replicas", "nonvoting_replica_tags", "primary_replica_tag",
+                                  "dry_run", "emergency_repair")),
+    TermType.WAIT: (0, 1, ("wait_for", "timeout")),
+    TermType.REBALANCE: (0, 1, ()),
+    TermType.FOLD: (3, 3, ("emit", "final_emit")),
+    TermType.GRANT: (2, 3, ()),
+}
 
 
 class Env:
@@ -96,6 +224,9 @@ class Term:
     def check(self) -> None:
         """Validate arity and optarg names (COMPILE_ERROR)."""
         check_arity(len(self.args), self.min_args, self.max_args)
+        self.check_optargs()
+
+    def check_optargs(self) -> None:
         for k in self.optargs:
             if k not in self.opt_names:
                 raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", self)
@@ -181,13 +312,15 @@ def as_datum(v: Any, at: Any = None) -> Any:
         from .stream import Stream
 
         if isinstance(v, Stream) and v.is_array_like():
-            raise ReqlQueryLogicError("Expected type DATUM but found SEQUENCE:\n<stream>", at)
+            return v.items[v.pos:]  # type: ignore[attr-defined]  # in memory (e.g. SELECTION<ARRAY>): an array
         raise not_a_datum(v).at(at)
     return v
 
 
 def type_error(expected: str, v: Any, at: Any = None) -> ReqlQueryLogicError:
-    return ReqlQueryLogicError(f"Expected type {expected} but found {type_name(v)}.", at)
+    # RethinkDB reports a null where a value was required as NON_EXISTENCE.
+    cls = ReqlNonExistenceError if v is None else ReqlQueryLogicError
+    return cls(f"Expected type {expected} but found {type_name(v)}.", at)
 
 
 def as_num(v: Any, at: Any = None) -> int | float:
@@ -277,10 +410,7 @@ def check_pseudo(obj: dict) -> Any:
         data = obj["data"]
         if type(data) is not str:
             raise type_error("STRING", data)
-        try:
-            return base64.b64decode(data.encode(), validate=True)
-        except Exception:
-            raise ReqlQueryLogicError("Invalid base64 format, data found after padding character '='.")
+        return D.decode_base64(data)
     if rt == "TIME":
         from .times import check_time_pseudo
 
@@ -300,20 +430,27 @@ class Compiler:
 
     def __init__(self) -> None:
         self.nondeterministic = False
+        self.writes_legal = True  # false inside the functions of stream operations
+        self.implicit_depth = 0  # one-argument functions around the term being compiled
 
     def compile(self, raw: Any, parent: Term | None = None, frame: int | str | None = None, depth: int = 0) -> Term:
         if depth > MAX_NESTING:
             raise ReqlCompileError(f"Query is nested too deeply (the limit is {MAX_NESTING} levels).")
         t = type(raw)
-        if t is list:
-            node = self._compile_term(raw, depth)
-        elif t is dict:
-            node = self._compile_object(raw, depth)
-        else:
-            from .terms.basic import Datum
-
-            node = Datum([], {})
-            node.value = datum_from_wire(raw)
+        node: Term | None = None
+        if t is dict or (t is list and is_make_array(raw)):
+            # Documents sent as literals become one datum node, not a term per value.
+            longest = [0]
+            value = static_value(raw, depth, longest)
+            if value is not NOT_STATIC:
+                node = datum_node(value, longest[0])
+        if node is None:
+            if t is list:
+                node = self._compile_term(raw, depth)
+            elif t is dict:
+                node = self._compile_object(raw, depth)
+            else:
+                node = datum_node(datum_from_wire(raw))
         node.parent = parent
         node.frame = frame
         return node
@@ -330,25 +467,30 @@ class Compiler:
             raise ReqlCompileError(f"Expected arguments as an array, but found {wire_type(args_raw)}.")
         if type(opts_raw) is not dict:
             raise ReqlCompileError(f"Expected optional arguments as an object, but found {wire_type(opts_raw)}.")
-        if tt == TermType.DATUM:
-            from .terms.basic import Datum
-
+        if tt == _DATUM:
             if len(args_raw) != 1:
                 raise ReqlCompileError(f"Expected 1 argument but found {len(args_raw)}.")
-            node = Datum([], {})
-            node.value = datum_from_wire(args_raw[0])
-            return node
+            return datum_node(datum_from_wire(args_raw[0]))
         cls = TERMS.get(tt)
         if cls is None:
+            spec = ARITY.get(tt)
+            if spec is not None and not any(is_args_term(a) for a in args_raw):
+                check_arity(len(args_raw), spec[0], spec[1])
             raise ReqlCompileError(f"Unrecognized TermType: {tt}.")
         node = cls.__new__(cls)
         Term.__init__(node, [], {})
-        node.args = [self.compile(a, node, i, depth + 1) for i, a in enumerate(args_raw)]
-        node.optargs = {k: self.compile(v, node, k, depth + 1) for k, v in opts_raw.items()}
-        from .terms.basic import Args, Spliced
-
-        if any(isinstance(a, Args) for a in node.args) and cls is not Args:
-            spliced = Spliced([], {})
+        self._check_placement(tt, node)
+        if tt in WRITE_FORBIDDING_TERMS or tt == _FUNC:
+            node.args = [self._compile_arg(tt, args_raw, a, node, i, depth) for i, a in enumerate(args_raw)]
+            node.optargs = {k: self._compile_arg(tt, args_raw, v, node, k, depth) for k, v in opts_raw.items()}
+        else:  # the common case: children compile in this term's context
+            compile_ = self.compile
+            node.args = [compile_(a, node, i, depth + 1) for i, a in enumerate(args_raw)]
+            node.optargs = {k: compile_(v, node, k, depth + 1) for k, v in opts_raw.items()} if opts_raw else {}
+        basic = basic_terms()
+        if tt != _ARGS and any(type(a) is basic.Args for a in node.args):
+            node.check_optargs()  # the arity is known only once r.args is evaluated
+            spliced = basic.Spliced([], {})
             spliced.inner = node
             for a in node.args:
                 a.parent = node
@@ -357,19 +499,146 @@ class Compiler:
         node.setup(self) if hasattr(node, "setup") else None
         return node
 
-    def _compile_object(self, raw: dict, depth: int) -> Term:
-        from .terms.basic import Datum, MakeObject
+    def _check_placement(self, tt: int, node: Term) -> None:
+        """RethinkDB's compile-time rules on where writes and r.row may appear."""
+        if tt in WRITE_OR_META_TERMS and not self.writes_legal:
+            raise ReqlCompileError("Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead.", node)
+        if tt == _IMPLICIT_VAR and self.implicit_depth > 1:
+            raise ReqlCompileError("Cannot use r.row in nested queries.  Use functions instead.", node)
 
-        node = MakeObject([], {})
+    def _compile_arg(self, tt: int, args_raw: list, raw: Any, parent: Term, frame: int | str, depth: int) -> Term:
+        saved = self.writes_legal, self.implicit_depth
+        if frame != 0 and tt in WRITE_FORBIDDING_TERMS:
+            self.writes_legal = False
+        if tt == _FUNC and frame == 1 and func_param_count(args_raw[0]) == 1:
+            self.implicit_depth += 1
+        try:
+            return self.compile(raw, parent, frame, depth + 1)
+        finally:
+            self.writes_legal, self.implicit_depth = saved
+
+    def _compile_object(self, raw: dict, depth: int) -> Term:
+        basic = basic_terms()
+        node = basic.MakeObject([], {})
         node.optargs = {k: self.compile(v, node, k, depth + 1) for k, v in raw.items()}
-        if all(type(v) is Datum for v in node.optargs.values()):
+        if all(type(v) is basic.Datum for v in node.optargs.values()):
             value = {k: v.value for k, v in node.optargs.items()}
             if D.REQL_TYPE in value:
                 value = check_pseudo(value)
-            d = Datum([], {})
-            d.value = value
-            return d
+            return datum_node(value)
         return node
+
+
+# Writes and meta operations may not run inside the functions of these terms
+# (all their arguments but the sequence): RethinkDB's term_walker rules.
+WRITE_OR_META_TERMS = frozenset({
+    TermType.UPDATE, TermType.DELETE, TermType.INSERT, TermType.REPLACE, TermType.DB_CREATE,
+    TermType.DB_DROP, TermType.TABLE_CREATE, TermType.TABLE_DROP, TermType.WAIT, TermType.RECONFIGURE,
+    TermType.REBALANCE, TermType.SYNC, TermType.GRANT, TermType.INDEX_CREATE, TermType.INDEX_DROP,
+    TermType.INDEX_WAIT, TermType.INDEX_RENAME, TermType.SET_WRITE_HOOK,
+})
+WRITE_FORBIDDING_TERMS = frozenset({
+    TermType.REDUCE, TermType.MAP, TermType.FOLD, TermType.FILTER, TermType.CONCAT_MAP, TermType.GROUP,
+    TermType.INNER_JOIN, TermType.OUTER_JOIN, TermType.EQ_JOIN, TermType.UPDATE, TermType.DELETE,
+    TermType.REPLACE, TermType.INSERT, TermType.COUNT, TermType.SUM, TermType.AVG, TermType.MIN,
+    TermType.MAX,
+})
+
+
+def func_param_count(raw_params: Any) -> int:
+    """Parameters of a wire FUNC: ``[2, [ids]]`` or a datum list of ids."""
+    if type(raw_params) is list and len(raw_params) == 2 and raw_params[0] == TermType.MAKE_ARRAY and type(raw_params[1]) is list:
+        return len(raw_params[1])
+    return len(raw_params) if type(raw_params) is list else -1
+
+
+# ---------------------------------------------------------------------------
+# Literal values: objects and MAKE_ARRAYs made only of datums fold into one
+# datum at compile time (drivers send documents that way).
+
+NOT_STATIC: Any = object()
+
+
+def is_make_array(raw: list) -> bool:
+    return len(raw) == 2 and type(raw[0]) is int and raw[0] == TermType.MAKE_ARRAY and type(raw[1]) is list
+
+
+def static_value(raw: Any, depth: int, longest: list[int]) -> Any:
+    """The datum ``raw`` denotes if it holds no term but MAKE_ARRAY, else NOT_STATIC.
+    ``longest[0]`` gets the longest array met (checked against the array limit)."""
+    t = type(raw)
+    if t is str or t is bool or raw is None:
+        return raw
+    if t is int or t is float:
+        return norm_num(raw)
+    if depth > MAX_NESTING:
+        return NOT_STATIC  # the regular path reports it
+    if t is dict:
+        out = {}
+        for k, v in raw.items():
+            x = static_value(v, depth + 1, longest)
+            if x is NOT_STATIC:
+                return NOT_STATIC
+            out[k] = x
+        return check_pseudo(out) if D.REQL_TYPE in out else out
+    if t is list and is_make_array(raw):
+        items = []
+        for v in raw[1]:
+            x = static_value(v, depth + 1, longest)
+            if x is NOT_STATIC:
+                return NOT_STATIC
+            items.append(x)
+        if len(items) > longest[0]:
+            longest[0] = len(items)
+        return items
+    return NOT_STATIC
+
+
+def datum_node(value: Any, longest_array: int = 0) -> Term:
+    if longest_array:
+        node = static_datum_class()([], {})
+        node.longest_array = longest_array
+    else:
+        node = datum_class()([], {})
+    node.value = value
+    return node
+
+
+# Term types compared on every compiled term, as plain ints (enum lookups cost).
+_DATUM, _ARGS, _FUNC, _IMPLICIT_VAR = int(TermType.DATUM), int(TermType.ARGS), int(TermType.FUNC), int(TermType.IMPLICIT_VAR)
+
+
+@functools.cache
+def basic_terms() -> Any:
+    """The module of the basic term classes (imported late: it imports this one)."""
+    from .terms import basic
+
+    return basic
+
+
+def datum_class() -> type:
+    return basic_terms().Datum
+
+
+@functools.cache
+def static_datum_class() -> type:
+    from .errors import ReqlResourceLimitError
+
+    class StaticDatum(datum_class()):  # type: ignore[misc]
+        """A folded literal holding arrays: MAKE_ARRAY's size limit applies at run time."""
+
+        __slots__ = ("longest_array",)
+
+        async def eval(self, env: Env) -> Any:
+            if self.longest_array > env.ctx.array_limit:
+                raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            return self.value
+
+    return StaticDatum
+
+
+def is_args_term(raw: Any) -> bool:
+    return type(raw) is list and len(raw) > 0 and raw[0] == TermType.ARGS
 
 
 def wire_type(v: Any) -> str:
@@ -389,9 +658,13 @@ def wire_type(v: Any) -> str:
 
 def compile_query(raw: Any) -> Term:
     """Compile a START's term; raises ReqlCompileError / ReqlQueryLogicError."""
-    from . import terms  # noqa: F401  (registers every term class)
-
+    register_terms()
     return Compiler().compile(raw)
+
+
+@functools.cache
+def register_terms() -> None:
+    from . import terms  # noqa: F401  (registers every term class)
 
 
 def attach_term(err: ReqlError, term: Term) -> ReqlError:

@@ -7,12 +7,12 @@ from typing import Any
 
 from ... import catalog as C
 from .. import datum as D
-from ..errors import ReqlOpFailedError, ReqlQueryLogicError
+from ..errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from ..ql2 import TermType as T
 from ..stream import ChainStream, GeneratorStream, Stream
-from ..tables import TableVal, check_identifier_format
-from ..term import MISSING, Env, Term, as_datum, term
-from ..values import DbVal, SingleSelection
+from ..tables import TableSlice, TableVal, check_identifier_format, check_primary_key
+from ..term import MISSING, Env, Term, as_str, term
+from ..values import DbVal, SingleSelection, Val
 
 READ_MODES = ("single", "majority", "outdated", "_debug_direct")
 
@@ -22,39 +22,38 @@ def server_of(env: Env) -> Any:
 
 
 async def default_db(env: Env) -> DbVal:
+    """The database of ``r.table(name)``: the `db` global optarg, else `test`."""
     g = env.ctx.global_optargs.get("db")
     if g is None:
         return DbVal("test")
     v = await g.eval(env)
     if not isinstance(v, DbVal):
-        raise ReqlQueryLogicError(f"Expected type DATABASE but found {D.type_name(v) if not hasattr(v, 'type_name') else v.type_name}.")
+        raise wrong_type("DATABASE", v)
     return v
 
 
 async def db_arg(term_: Term, env: Env, i: int) -> DbVal:
     v = await term_.args[i].eval(env)
     if not isinstance(v, DbVal):
-        from ..values import Val
-
-        found = v.type_name if isinstance(v, Val) else "DATUM"
-        raise ReqlQueryLogicError(f"Expected type DATABASE but found {found}:\n{D.print_datum(v) if found == 'DATUM' else v.describe()}", term_.args[i])
+        raise wrong_type("DATABASE", v, term_.args[i])
     return v
 
 
 def table_arg(v: Any, at: Any = None) -> TableVal:
     if isinstance(v, TableVal):
         return v
-    from ..values import Val
+    raise wrong_type("TABLE", v, at)
 
+
+def wrong_type(expected: str, v: Any, at: Any = None) -> ReqlQueryLogicError:
+    """RethinkDB's "Expected type X but found Y:" followed by the value."""
     found = v.type_name if isinstance(v, Val) else "DATUM"
     shown = v.describe() if isinstance(v, Val) else D.print_datum(v)
-    raise ReqlQueryLogicError(f"Expected type TABLE but found {found}:\n{shown}", at)
+    return ReqlQueryLogicError(f"Expected type {expected} but found {found}:\n{shown}", at)
 
 
 @term(T.DB)
 class Db(Term):
-    min_args = max_args = 1
-
     async def eval(self, env: Env) -> DbVal:
         name = await self.arg_str(env, 0)
         C.check_name("Database", name)
@@ -66,25 +65,23 @@ class Db(Term):
 
 @term(T.TABLE)
 class Table(Term):
-    min_args, max_args = 1, 2
-    opt_names = frozenset({"read_mode", "identifier_format", "use_outdated"})
+    deterministic = False  # reads live data: writes need `non_atomic` to use it
 
     async def eval(self, env: Env) -> TableVal:
+        if self.has_opt(env, "use_outdated"):
+            raise ReqlQueryLogicError("The `use_outdated` optarg is no longer supported.  Use the `read_mode` optarg instead.", self)
         if len(self.args) == 2:
             db = await db_arg(self, env, 0)
             name = await self.arg_str(env, 1)
         else:
             db = await default_db(env)
             name = await self.arg_str(env, 0)
-        if "use_outdated" in self.optargs:
-            raise ReqlQueryLogicError("The `use_outdated` optarg is no longer supported.  Use the `read_mode` optarg instead.", self)
-        read_mode = await self.opt_datum(env, "read_mode", "single")
+        read_mode = as_str(await self.opt_datum(env, "read_mode", "single"), self)
         if read_mode not in READ_MODES:
             raise ReqlQueryLogicError(
-                f'Read mode `{read_mode if type(read_mode) is str else D.print_datum(read_mode)}` unrecognized (options are "majority", "single", and "outdated").',
-                self,
+                f'Read mode `{read_mode}` unrecognized (options are "majority", "single", and "outdated").', self
             )
-        ident = check_identifier_format(await self.opt_datum(env, "identifier_format", "name"))
+        ident = check_identifier_format(as_str(await self.opt_datum(env, "identifier_format", "name"), self))
         return open_table(env, db, name, ident, read_mode, self)
 
 
@@ -107,26 +104,25 @@ def open_table(env: Env, db: DbVal, name: str, ident: str = "name", read_mode: s
 
 @term(T.GET)
 class Get(Term):
-    min_args = max_args = 2
-
     async def eval(self, env: Env) -> SingleSelection:
         table = table_arg(await self.args[0].eval(env), self.args[0])
         key = await self.arg_datum(env, 1)
-        if key is None:
-            raise ReqlQueryLogicError("Cannot use `nu" + "ll` as a primary key.", self)  # never matches a row
-        return SingleSelection(table, key, table.get(key))
+        try:
+            return SingleSelection(table, key, table.get(key))
+        except ReqlError as e:
+            raise e.at(self)
 
 
 @term(T.GET_ALL)
 class GetAll(Term):
-    min_args = 1
-    opt_names = frozenset({"index"})
-
     async def eval(self, env: Env) -> Stream:
         table = table_arg(await self.args[0].eval(env), self.args[0])
         keys = [await self.arg_datum(env, i) for i in range(1, len(self.args))]
-        index = await self.opt_datum(env, "index", table.primary_key)
+        index = as_str(await self.opt_datum(env, "index", table.primary_key), self)
         if index == table.primary_key:
+            for k in keys:
+                if table.system is None:
+                    check_primary_key(k, self)
             return GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
         table.check_index_usable(index)
         parts = [table.index_scan(index, k, k, hi_open=False, typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
@@ -160,34 +156,42 @@ async def _get_all_pk(table: TableVal, keys: list):  # type: ignore[no-untyped-d
 
 @term(T.BETWEEN)
 class Between(Term):
-    min_args = max_args = 3
-    opt_names = frozenset({"index", "left_bound", "right_bound"})
-
     async def eval(self, env: Env) -> Stream:
         src = await self.args[0].eval(env)
+        if not isinstance(src, (TableVal, TableSlice)):
+            raise wrong_type("TABLE_SLICE", src, self.args[0])
+        lo_open = await self.bound_is_open(env, "left_bound", False)
+        hi_open = await self.bound_is_open(env, "right_bound", True)
         lo = await self.arg_datum(env, 1)
         hi = await self.arg_datum(env, 2)
         if lo is None or hi is None:
             raise ReqlQueryLogicError("Cannot use `nu" + "ll` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness.", self)
-        left = await self.opt_datum(env, "left_bound", "closed")
-        right = await self.opt_datum(env, "right_bound", "open")
-        for name, b in (("left_bound", left), ("right_bound", right)):
-            if b not in ("open", "closed"):
-                raise ReqlQueryLogicError(f"Unrecognized bound `{b}` for {name}. (Expected `open` or `closed`.)", self)
-        if not isinstance(src, TableVal):
-            from ..values import Val
+        default_index = src.primary_key if isinstance(src, TableVal) else src.index
+        index = as_str(await self.opt_datum(env, "index", default_index), self)
+        try:
+            if isinstance(src, TableVal):
+                return src.index_scan(index, lo, hi, lo_open=lo_open, hi_open=hi_open)
+            return src.with_bounds(index, lo, hi, lo_open, hi_open)
+        except ReqlError as e:
+            raise e.at(self)
 
-            found = src.type_name if isinstance(src, Val) else "DATUM"
-            shown = src.describe() if isinstance(src, Val) else D.print_datum(src)
-            raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {found}:\n{shown}", self.args[0])
-        index = await self.opt_datum(env, "index", src.primary_key)
-        return src.index_scan(index, lo, hi, lo_open=left == "open", hi_open=right == "open")
+    async def bound_is_open(self, env: Env, name: str, default: bool) -> bool:
+        v = await self.opt_datum(env, name, MISSING)
+        if v is MISSING:
+            return default
+        if v == "open" or v == "closed":
+            return v == "open"
+        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{D.print_datum(v)}`).", self)
+
+
+class AdminTerm(Term):
+    """Terms that read or change the cluster's configuration (meta_op_term_t)."""
+
+    deterministic = False
 
 
 @term(T.DB_CREATE)
-class DbCreate(Term):
-    min_args = max_args = 1
-
+class DbCreate(AdminTerm):
     async def eval(self, env: Env) -> dict:
         name = C.check_name("Database", await self.arg_str(env, 0))
         server = server_of(env)
@@ -199,9 +203,7 @@ class DbCreate(Term):
 
 
 @term(T.DB_DROP)
-class DbDrop(Term):
-    min_args = max_args = 1
-
+class DbDrop(AdminTerm):
     async def eval(self, env: Env) -> dict:
         name = C.check_name("Database", await self.arg_str(env, 0))
         server = server_of(env)
@@ -215,39 +217,31 @@ class DbDrop(Term):
 
 
 @term(T.DB_LIST)
-class DbList(Term):
-    min_args = max_args = 0
-
+class DbList(AdminTerm):
     async def eval(self, env: Env) -> list:
         return server_of(env).catalog.db_names()
 
 
-TABLE_CREATE_OPTS = frozenset({"primary_key", "shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags", "durability"})
+async def db_and_name(t: Term, env: Env) -> tuple[DbVal, str]:
+    """``db.table_x(name)`` or ``r.table_x(name)`` (the default database)."""
+    if len(t.args) == 2:
+        return await db_arg(t, env, 0), await t.arg_str(env, 1)
+    return await default_db(env), await t.arg_str(env, 0)
 
 
 @term(T.TABLE_CREATE)
-class TableCreate(Term):
-    min_args, max_args = 1, 2
-    opt_names = TABLE_CREATE_OPTS
-
+class TableCreate(AdminTerm):
     async def eval(self, env: Env) -> dict:
-        if len(self.args) == 2:
-            db = await db_arg(self, env, 0)
-            name = await self.arg_str(env, 1)
-        else:
-            db = await default_db(env)
-            name = await self.arg_str(env, 0)
+        db, name = await db_and_name(self, env)
         server = server_of(env)
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't create new tables in it.", self)
         C.check_name("Table", name)
-        pk = await self.opt_datum(env, "primary_key", "id")
-        if type(pk) is not str:
-            raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(pk)}.", self)
+        pk = as_str(await self.opt_datum(env, "primary_key", "id"), self)
         durability = await self.opt_datum(env, "durability", "hard")
         if durability not in ("hard", "soft"):
-            raise ReqlQueryLogicError(f'Durability option `{durability}` unrecognized (options are "hard" and "soft").', self)
-        await check_shards_and_replicas(self, env)
+            raise ReqlQueryLogicError(f'Durability option `{show(durability)}` unrecognized (options are "hard" and "soft").', self)
+        await self.check_replication(env)
         dbm = server.catalog.require_db(db.name)
         server.auth.require(env.ctx.user, "config", dbm.id)
         if server.catalog.table_by_name(dbm.id, name) is not None:
@@ -258,41 +252,22 @@ class TableCreate(Term):
             "tables_created": 1,
         }
 
+    async def check_replication(self, env: Env) -> None:
+        opts = {k: await self.opt_datum(env, k, MISSING) for k in C.REPLICATION_OPTS}
+        try:
+            C.check_replication(**{k: (None if v is MISSING else v) for k, v in opts.items()})
+        except ReqlError as e:
+            raise e.at(self)
 
-async def check_shards_and_replicas(t: Term, env: Env) -> None:
-    """A single server holds every table in one shard with one replica."""
-    shards = await t.opt_datum(env, "shards", 1)
-    if type(shards) is not int or shards < 1:
-        raise ReqlQueryLogicError("Every table must have at least one shard.", t)
-    if shards > 64:
-        raise ReqlQueryLogicError("Maximum number of shards is 64.", t)
-    replicas = await t.opt_datum(env, "replicas", 1)
-    if type(replicas) is dict:
-        total = sum(v for v in replicas.values() if type(v) is int)
-        tags = list(replicas)
-    else:
-        total = replicas
-        tags = ["default"]
-    if type(total) is int and total > 1:
-        tag = tags[0] if tags else "default"
-        raise ReqlOpFailedError(
-            f"Can't put {total} replicas on servers with the tag `{tag}` because there are only 1 servers with the tag `{tag}`. "
-            "It's impossible to have more replicas of the data than there are servers.",
-            t,
-        )
+
+def show(v: Any) -> str:
+    return v if type(v) is str else D.print_datum(v)
 
 
 @term(T.TABLE_DROP)
-class TableDrop(Term):
-    min_args, max_args = 1, 2
-
+class TableDrop(AdminTerm):
     async def eval(self, env: Env) -> dict:
-        if len(self.args) == 2:
-            db = await db_arg(self, env, 0)
-            name = await self.arg_str(env, 1)
-        else:
-            db = await default_db(env)
-            name = await self.arg_str(env, 0)
+        db, name = await db_and_name(self, env)
         server = server_of(env)
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't drop tables in it.", self)
@@ -306,9 +281,7 @@ class TableDrop(Term):
 
 
 @term(T.TABLE_LIST)
-class TableList(Term):
-    min_args, max_args = 0, 1
-
+class TableList(AdminTerm):
     async def eval(self, env: Env) -> list:
         db = await db_arg(self, env, 0) if self.args else await default_db(env)
         server = server_of(env)
@@ -319,9 +292,7 @@ class TableList(Term):
 
 
 @term(T.SYNC)
-class Sync(Term):
-    min_args = max_args = 1
-
+class Sync(AdminTerm):
     async def eval(self, env: Env) -> dict:
         v = await self.args[0].eval(env)
         table = table_arg(v, self.args[0])
@@ -335,11 +306,8 @@ WAIT_STATES = ("ready_for_outdated_reads", "ready_for_reads", "ready_for_writes"
 
 
 @term(T.WAIT)
-class Wait(Term):
+class Wait(AdminTerm):
     """A single server's tables are always ready: report how many were waited on."""
-
-    min_args, max_args = 0, 1
-    opt_names = frozenset({"wait_for", "timeout"})
 
     async def eval(self, env: Env) -> dict:
         if not self.args:
