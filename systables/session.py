@@ -8,6 +8,7 @@ that scope, and the request turns the cancellation into RethinkDB's response.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -243,8 +244,11 @@ class Session:
         if q is None:
             return client_error(f"Token {token} not in stream cache.")
         self.interrupt(q, STOP)
-        async with q.lock:
+        await acquire(q.lock)
+        try:
             self._finish(q)
+        finally:
+            q.lock.release()
         return EMPTY_SEQUENCE
 
     async def _noreply_wait(self) -> None:
@@ -253,33 +257,39 @@ class Session:
 
     # -- running -------------------------------------------------------------
     async def _run(self, q: Query, first: bool) -> bytes | None:
-        async with q.lock:
-            if q.interrupt is not None:
-                return self._interrupted_response(q)
-            if q.finished.is_set():
-                return client_error(f"Token {q.token} not in stream cache.")
-            started = time.perf_counter()
-            response: bytes | None = None
-            with trio.CancelScope() as scope:
-                q.scope = scope
-                try:
-                    response = await self._evaluate(q, first, started)
-                except E.ReqlError as err:
-                    self._finish(q)
-                    response = error_body(err)
-                except trio.Cancelled:
-                    raise
-                except RecursionError:
-                    self._finish(q)
-                    response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
-                except Exception as exc:  # a bug: answer, log, keep serving
-                    self._finish(q)
-                    self.server.log_exception(exc)
-                    response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
-            q.scope = None
-            if scope.cancelled_caught:
-                return self._interrupted_response(q)
-            return response
+        await acquire(q.lock)
+        try:
+            return await self._run_locked(q, first)
+        finally:
+            q.lock.release()
+
+    async def _run_locked(self, q: Query, first: bool) -> bytes | None:
+        if q.interrupt is not None:
+            return self._interrupted_response(q)
+        if q.finished.is_set():
+            return client_error(f"Token {q.token} not in stream cache.")
+        started = time.perf_counter()
+        response: bytes | None = None
+        with trio.CancelScope() as scope:
+            q.scope = scope
+            try:
+                response = await self._evaluate(q, first, started)
+            except E.ReqlError as err:
+                self._finish(q)
+                response = error_body(err)
+            except trio.Cancelled:
+                raise
+            except RecursionError:
+                self._finish(q)
+                response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
+            except Exception as exc:  # a bug: answer, log, keep serving
+                self._finish(q)
+                self.server.log_exception(exc)
+                response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+        q.scope = None
+        if scope.cancelled_caught:
+            return self._interrupted_response(q)
+        return response
 
     def _interrupted_response(self, q: Query) -> bytes:
         reason = q.interrupt or E.UNKNOWN_CAUSE
@@ -307,7 +317,7 @@ class Session:
         if not q.profile:
             return None
         ms = (time.perf_counter() - started) * 1000
-        return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": []}]
+        return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": document_samples(q.ctx)}]
 
     async def _next_batch(self, q: Query, first: bool) -> tuple[list[bytes], bool]:
         lim = q.limits
@@ -376,6 +386,25 @@ class Session:
         self.server.sessions.discard(self)
 
 
+def document_samples(ctx: QueryContext) -> list[dict]:
+    """Documents the query has read and written so far, as profile sample events
+    (the mean is the query's time so far per document)."""
+    elapsed_ms = (time.time() - ctx.start_time) * 1000
+    events = []
+    for description, n in (("Read documents.", ctx.docs_read), ("Write documents.", ctx.docs_written)):
+        if n:
+            events.append({"description": description, "mean_duration(ms)": elapsed_ms / n, "n_samples": n})
+    return events
+
+
+async def acquire(lock: trio.Lock) -> None:
+    """Take ``lock``; without a scheduling point when it is free (the common case)."""
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await lock.acquire()
+
+
 def static_bool(v: Any) -> bool:
     """noreply/profile are read before evaluation: a JSON bool or a DATUM term."""
     if v is True:
@@ -393,13 +422,26 @@ def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Ter
             raise E.ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
         optargs[name] = compile_query(raw)
     if "db" not in optargs:
-        optargs["db"] = compile_query([14, ["test"]])
+        optargs["db"] = default_db_term()
     return compile_query(raw_term), optargs
 
 
+@functools.cache
+def default_db_term() -> Term:
+    """``r.db("test")``, the default database; compiled once, never modified."""
+    return compile_query([14, ["test"]])
+
+
+LIMIT_OPTARGS = frozenset(
+    {"array_limit", "min_batch_rows", "max_batch_rows", "max_batch_bytes", "first_batch_scaledown_factor", "max_batch_seconds"}
+)
+
+
 async def read_limits(ctx: QueryContext, optargs: dict[str, Term]) -> BatchLimits:
-    env = Env(ctx)
     lim = BatchLimits()
+    if LIMIT_OPTARGS.isdisjoint(optargs):
+        return lim
+    env = Env(ctx)
 
     async def get(name: str) -> Any:
         t = optargs.get(name)
@@ -456,7 +498,7 @@ async def resolve_result(value: Any, q: Query) -> Any:
     if isinstance(value, GroupedData):
         return value.to_datum()
     if isinstance(value, GroupedStream):
-        return GroupedData({h: (k, rows) for h, (k, rows) in value.groups.items()}).to_datum()
+        return (await value.materialize(q.ctx)).to_datum()
     if isinstance(value, Val):
         raise E.ReqlQueryLogicError(
             f"Query result must be of type DATUM, GROUPED_DATA, or STREAM (got {value.type_name})."
