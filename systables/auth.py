@@ -2,8 +2,11 @@
 
 Permissions follow RethinkDB: ``read``, ``write``, ``config`` (and ``connect``
 at global scope) set at global, database or table scope; the most specific
-scope that sets a permission decides; unset everywhere means denied.
-``admin`` has every permission and cannot be changed or deleted.
+scope that sets a permission decides; unset everywhere means denied.  Global
+grants do not reach the ``rethinkdb`` system database: its tables expose
+users, permissions and everyone's queries, so access to them is granted
+explicitly (on the database or its tables).  ``admin`` has every permission
+and cannot be changed or deleted.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .catalog import SYSTEM_DB_ID
 from .protocol.scram import Credential, make_credential
 from .reql.errors import ReqlPermissionError
 
@@ -81,10 +85,18 @@ class Auth:
     def set_user(self, name: str, password: str | None, iterations: int = 4096) -> User:
         """Create or change a user; ``password=None`` means no password (empty)."""
         pw = password or ""
-        user = User(name, make_credential(pw, iterations), bool(pw))
+        return self.put_user(name, make_credential(pw, iterations), bool(pw))
+
+    def put_user(self, name: str, credential: Credential, has_password: bool) -> User:
+        """Create or change a user from a credential computed beforehand
+        (PBKDF2 with many iterations is slow: callers compute it off the event loop)."""
+        user = User(name, credential, has_password)
         self.users[name] = user
         self._save_user(user)
         return user
+
+    def exists(self, name: str) -> bool:
+        return name in self.users
 
     def delete_user(self, name: str) -> None:
         self.users.pop(name, None)
@@ -95,6 +107,21 @@ class Auth:
     # -- permissions ---------------------------------------------------------
     def get_grants(self, user: str, scope: Scope) -> dict[str, bool]:
         return dict(self.grants.get((user, scope), {}))
+
+    def all_grants(self) -> list[tuple[str, Scope, dict[str, bool]]]:
+        return [(user, scope, dict(values)) for (user, scope), values in sorted(self.grants.items())]
+
+    def update_grants(self, user: str, scope: Scope, changes: dict[str, bool | None]) -> tuple[dict[str, bool], dict[str, bool]]:
+        """Set (True/False) or unset (None) some permissions; returns (old, new)."""
+        old = self.get_grants(user, scope)
+        new = dict(old)
+        for perm, value in changes.items():
+            if value is None:
+                new.pop(perm, None)
+            else:
+                new[perm] = value
+        self.set_grants(user, scope, new)
+        return old, new
 
     def set_grants(self, user: str, scope: Scope, values: dict[str, bool]) -> None:
         key = self._perm_key(user, scope)
@@ -119,7 +146,8 @@ class Auth:
             scopes.append((db_id, table_id))
         if db_id is not None:
             scopes.append((db_id,))
-        scopes.append(())
+        if db_id != SYSTEM_DB_ID:
+            scopes.append(())
         for scope in scopes:
             v = self.grants.get((user, scope), {}).get(perm)
             if v is not None:
@@ -129,3 +157,33 @@ class Auth:
     def require(self, user: str, perm: str, db_id: str | None = None, table_id: str | None = None) -> None:
         if not self.allowed(user, perm, db_id, table_id):
             raise ReqlPermissionError(f"User `{user}` does not have the required `{perm}` permission.")
+
+
+class PermissionsFormatError(ValueError):
+    pass
+
+
+def parse_permissions(value: Any, global_scope: bool) -> dict[str, bool | None]:
+    """A permissions object as ``grant`` and ``rethinkdb.permissions`` take it:
+    booleans set a permission, ``null`` unsets it."""
+    from .reql import datum as D
+
+    if type(value) is not dict or D.REQL_TYPE in value:
+        raise PermissionsFormatError(f"Expected an object; got {D.print_datum(value)}")
+    allowed = PERMISSIONS if global_scope else PERMISSIONS[:3]
+    extra = sorted(k for k in value if k not in PERMISSIONS)
+    if extra:
+        raise PermissionsFormatError("Unexpected key(s) `" + "`, `".join(extra) + "`.")
+    if "connect" in value and "connect" not in allowed:
+        raise PermissionsFormatError("The `connect` permission is only valid at the global scope.")
+    changes: dict[str, bool | None] = {}
+    for perm, v in value.items():
+        if v is not None and type(v) is not bool:
+            raise PermissionsFormatError(f"Expected a boolean or `null` for `{perm}`, got {D.print_datum(v)}.")
+        changes[perm] = v
+    return changes
+
+
+def permissions_datum(values: dict[str, bool]) -> dict[str, bool] | None:
+    """How RethinkDB shows a scope's permissions: set ones only, None if none."""
+    return {k: values[k] for k in sorted(values)} or None

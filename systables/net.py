@@ -43,8 +43,8 @@ async def serve_connection(server: "Server", stream: trio.SocketStream) -> None:
         finally:
             session.close(E.CLIENT_CLOSED)
             server.connection_closed()
-    except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-        pass
+    except* (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+        pass  # the client went away (reset or closed); inside the nursery these arrive grouped
     finally:
         with trio.CancelScope(shield=True):
             await stream.aclose()

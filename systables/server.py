@@ -22,6 +22,7 @@ from . import __version__
 from .auth import Auth
 from .catalog import Catalog
 from .jobs.registry import JobRegistry
+from .js import JsPool
 from .reql import errors as E
 
 RETHINKDB_VERSION = "2.4.4"
@@ -64,6 +65,7 @@ class Server:
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
         self.jobs = JobRegistry()
+        self.js = JsPool()
         self.sessions: set[Any] = set()
         self.catalog = Catalog(self)
         self.logs: deque[LogEntry] = deque(maxlen=LOG_KEEP)
@@ -86,7 +88,9 @@ class Server:
 
         os.makedirs(self.options.directory, exist_ok=True)
         self._log_file = open(os.path.join(self.options.directory, "log_file"), "a", buffering=1, encoding="utf-8")
-        self.storage = Storage.open(self.options.directory, jobs=self.jobs)
+        from .indexes import index_compiler
+
+        self.storage = Storage.open(self.options.directory, jobs=self.jobs, compile_index=index_compiler(self))
         self.server_id = self.storage.server_id
         self.name = self._load_name()
         self.auth = Auth(self.storage, self.options.initial_password)
@@ -110,6 +114,7 @@ class Server:
         self.storage.put_meta("server/name", name)
 
     def close(self) -> None:
+        self.js.close()
         if self.storage is not None:
             self.storage.close()
             self.storage = None

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from .counters import RateCounter
+
 # Namespaces RethinkDB uses to derive stable job ids (uuid5).
 DISK_COMPACTION_NS = uuid.UUID("b8766ece-d15c-4f96-bee5-c0edacf10c9c")
 INDEX_CONSTRUCTION_NS = uuid.UUID("74d855a5-0c40-4930-a451-d1ce508ef2d2")
@@ -38,14 +40,20 @@ class JobNotInterruptible(Exception):
 
 @dataclass(eq=False)
 class Job:
-    """One running job.
+    """One running job (or one server's/shard's report of it).
 
-    ``info`` returns the type-specific ``info`` object; the jobs backend renders
-    names/uuids (db, table, servers) according to ``identifier_format`` using
-    the ids given here.  ``progress`` is 0..1 for index construction and
-    backfill.  ``on_kill`` interrupts the job (query jobs); ``on_update``
-    applies a row update (pause/priority of index builds), returning an error
-    message or None.
+    ``info`` returns the type-specific ``info`` object with ids, which the jobs
+    table renders as names or uuids (``identifier_format``):
+
+    * query: ``client_address``, ``client_port``, ``query``, ``user``
+      (rendered as is);
+    * index_construction: ``db`` and ``table`` (ids), ``index`` (name);
+    * backfill: ``db``, ``table``, ``source_server``, ``destination_server`` (ids);
+    * disk_compaction: ``{}``.
+
+    ``progress`` is 0..1 for index construction and backfill.  ``on_kill``
+    interrupts the job (query jobs); ``on_update`` applies a row update,
+    returning an error message or None.
     """
 
     type: str
@@ -71,39 +79,67 @@ class Job:
 
 
 class JobRegistry:
+    """Running jobs by ``(type, id)``.
+
+    Several reports may share one key (e.g. one per shard of an index being
+    built, or per server in a cluster); the jobs table merges them into one row.
+    """
+
     def __init__(self) -> None:
-        self._jobs: dict[tuple[str, str], Job] = {}
-        self._listeners: list[Callable[[], None]] = []
+        self._jobs: dict[tuple[str, str], list[Job]] = {}
+        self.queries_started = RateCounter()
 
     def add(self, job: Job) -> Job:
-        self._jobs[job.key] = job
+        self._jobs.setdefault(job.key, []).append(job)
+        if job.type == "query":
+            self.queries_started.add()
         return job
 
     def remove(self, job: Job) -> None:
-        if self._jobs.get(job.key) is job:
+        reports = self._jobs.get(job.key)
+        if reports is None:
+            return
+        for i, report in enumerate(reports):
+            if report is job:
+                del reports[i]
+                break
+        if not reports:
             del self._jobs[job.key]
 
+    def reports(self, job_type: str, job_id: str) -> list[Job]:
+        """Every live report of one job (empty when there is none)."""
+        return [j for j in self._jobs.get((job_type, job_id), ()) if not j.cancelled]
+
     def get(self, job_type: str, job_id: str) -> Job | None:
-        job = self._jobs.get((job_type, job_id))
-        return job if job is not None and not job.cancelled else None
+        reports = self.reports(job_type, job_id)
+        return reports[0] if reports else None
+
+    def groups(self) -> Iterator[list[Job]]:
+        """The live reports of each job, one list per ``(type, id)``."""
+        for reports in list(self._jobs.values()):
+            live = [j for j in reports if not j.cancelled]
+            if live:
+                yield live
 
     def __iter__(self) -> Iterator[Job]:
-        return iter([j for j in self._jobs.values() if not j.cancelled])
+        return iter([j for reports in self._jobs.values() for j in reports if not j.cancelled])
 
     def __len__(self) -> int:
-        return sum(1 for j in self._jobs.values() if not j.cancelled)
+        return sum(1 for _ in self.groups())
 
-    def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> None:
+    def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> bool:
         """Interrupt a job on behalf of ``by_user`` (fire-and-forget, like RethinkDB).
 
-        Raises JobNotInterruptible for job types that cannot be killed.
-        Unknown ids and other users' jobs (for non-admins) are silently ignored.
+        Returns whether a job was interrupted.  Raises JobNotInterruptible for
+        job types that cannot be killed.  Unknown ids and other users' jobs
+        (for non-admins) are silently ignored.
         """
         if job_type != "query":
             raise JobNotInterruptible(f"Jobs of type `{job_type}` cannot be interrupted.")
-        job = self.get(job_type, job_id)
-        if job is None or job.on_kill is None:
-            return
-        if not is_admin and job.user != by_user:
-            return
-        job.on_kill(by_user)
+        killed = False
+        for job in self.reports(job_type, job_id):
+            if job.on_kill is None or (not is_admin and job.user != by_user):
+                continue
+            job.on_kill(by_user)
+            killed = True
+        return killed

@@ -1,3 +1,254 @@
-"""Administration terms on tables and databases: config, status, reconfigure, rebalance, grant, set/get_write_hook."""
+"""Administration terms on tables and databases: config, status, reconfigure,
+rebalance, grant, get/set_write_hook (``info`` is in datum_ops).
+
+``config()``/``status()`` are selections of the table's (database's) row in
+``rethinkdb.table_config``/``table_status`` (``db_config``), so updating them
+goes through the system table.  A single server holds one replica of every
+table; ``reconfigure`` validates as RethinkDB does and records the shard
+count, ``rebalance`` has nothing to move.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from ... import catalog as C
+from ...auth import ADMIN, PermissionsFormatError, Scope, parse_permissions, permissions_datum
+from .. import datum as D
+from ..errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
+from ..ql2 import TermType as T
+from ..tables import TableVal
+from ..term import MISSING, Env, Term, term
+from ..values import DbVal, SingleSelection
+from .db_table import AdminTerm, server_of, table_arg
+
+SPECIAL_CONFIG = "Database `rethinkdb` is special; you can't configure it."
+SPECIAL_TABLE_CONFIG = "Database `rethinkdb` is special; you can't configure the tables in it."
+SPECIAL_STATUS = "Database `rethinkdb` is special; the system tables in it don't have meaningful status information."
+SPECIAL_REBALANCE = "Database `rethinkdb` is special; you can't rebalance the tables in it."
+SPECIAL_WRITE_HOOK = "Database `rethinkdb` is special; you can't set a write hook on the tables in it."
+REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase")
+
+
+def system_table(env: Env, name: str, identifier_format: str = "name") -> TableVal:
+    """A system table reached through an admin term (no read check: the term checks)."""
+    backend = server_of(env).system.get(name)
+    return TableVal(env.ctx, C.SYSTEM_DB, C.SYSTEM_DB_ID, name, system=backend, identifier_format=identifier_format)
+
+
+def require(env: Env, perm: str, db_id: str | None = None, table_id: str | None = None, at: Any = None) -> None:
+    try:
+        server_of(env).auth.require(env.ctx.user, perm, db_id, table_id)
+    except ReqlError as e:
+        raise e.at(at)
+
+
+async def table_or_db(t: Term, env: Env, name: str) -> TableVal | DbVal:
+    if not t.args:
+        raise ReqlQueryLogicError(f"`{name}` can only be called on a table or database.", t)
+    v = await t.args[0].eval(env)
+    if isinstance(v, DbVal):
+        return v
+    return table_arg(v, t.args[0])
+
+
+def db_meta(env: Env, db: DbVal, at: Any) -> Any:
+    try:
+        return server_of(env).catalog.require_db(db.name)
+    except ReqlError as e:
+        raise e.at(at)
+
+
+# ---------------------------------------------------------------------------
+# config / status
+
+@term(T.CONFIG)
+class Config(AdminTerm):
+    async def eval(self, env: Env) -> SingleSelection:
+        target = await table_or_db(self, env, "config")
+        if isinstance(target, DbVal):
+            if target.name == C.SYSTEM_DB:
+                raise ReqlOpFailedError(SPECIAL_CONFIG, self)
+            db = db_meta(env, target, self)
+            require(env, "config", db.id, at=self)
+            return selection_of(system_table(env, "db_config"), db.id)
+        if target.system is not None:
+            raise ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self)
+        require(env, "config", target.db_id, target.id, self)
+        return selection_of(system_table(env, "table_config"), target.id)
+
+
+@term(T.STATUS)
+class Status(AdminTerm):
+    async def eval(self, env: Env) -> SingleSelection:
+        table = table_arg(await self.args[0].eval(env), self.args[0])
+        if table.system is not None:
+            raise ReqlOpFailedError(SPECIAL_STATUS, self)
+        return selection_of(system_table(env, "table_status"), table.id)
+
+
+def selection_of(table: TableVal, key: str) -> SingleSelection:
+    return SingleSelection(table, key, table.get(key))
+
+
+# ---------------------------------------------------------------------------
+# reconfigure / rebalance
+
+@term(T.RECONFIGURE)
+class Reconfigure(AdminTerm):
+    async def eval(self, env: Env) -> dict:
+        target = await table_or_db(self, env, "reconfigure")
+        if await self.opt_datum(env, "emergency_repair", None) is not None:
+            return await self.emergency_repair(env, target)
+        if (target.name if isinstance(target, DbVal) else target.db_name) == C.SYSTEM_DB:
+            raise ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self)
+        shards = await self.required(env, "shards")
+        options = {k: await self.opt_datum(env, k, None) for k in ("primary_replica_tag", "nonvoting_replica_tags")}
+        replicas = await self.required(env, "replicas")
+        try:
+            C.check_replication(shards=shards, replicas=replicas, **options)
+        except ReqlError as e:
+            raise e.at(self)
+        dry_run = await self.opt_datum(env, "dry_run", False)
+        if type(dry_run) is not bool:
+            raise ReqlQueryLogicError(f"Expected type BOOL but found {D.type_name(dry_run)}.", self)
+        return self.apply(env, self.tables_of(env, target), shards, dry_run)
+
+    async def required(self, env: Env, name: str) -> Any:
+        v = await self.opt_datum(env, name, MISSING)
+        if v is MISSING:
+            raise ReqlQueryLogicError(f"Missing required argument `{name}`.", self)
+        return v
+
+    async def emergency_repair(self, env: Env, target: TableVal | DbVal) -> dict:
+        if isinstance(target, DbVal):
+            raise ReqlQueryLogicError(
+                "Can't emergency repair an entire database at once; instead you should run "
+                "`reconfigure()` on each table individually.",
+                self,
+            )
+        mode = await self.opt_datum(env, "emergency_repair")
+        if mode not in REPAIR_MODES:
+            raise ReqlQueryLogicError('`emergency_repair` should be "unsafe_rollback" or "unsafe_rollback_or_erase"', self)
+        for name in ("shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags"):
+            if self.has_opt(env, name):
+                raise ReqlQueryLogicError("In emergency repair mode, you can't specify shards, replicas, etc.", self)
+        if target.system is not None:
+            raise ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self)
+        require(env, "config", target.db_id, target.id, self)
+        # Every replica of a single server's table is here: nothing to repair.
+        raise ReqlOpFailedError("This table doesn't need to be repaired.", self)
+
+    def tables_of(self, env: Env, target: TableVal | DbVal) -> list[Any]:
+        catalog = server_of(env).catalog
+        if isinstance(target, DbVal):
+            db = db_meta(env, target, self)
+            require(env, "config", db.id, at=self)
+            return catalog.tables_of(db.id)
+        require(env, "config", target.db_id, target.id, self)
+        return [server_of(env).storage.tables[target.id]]
+
+    def apply(self, env: Env, tables: list[Any], shards: int, dry_run: bool) -> dict:
+        catalog = server_of(env).catalog
+        config_changes, status_changes = [], []
+        for meta in tables:
+            old_config, old_status = catalog.table_config_row(meta), catalog.table_status_row(meta)
+            if dry_run:
+                new_config = dict(old_config, shards=[dict(old_config["shards"][0]) for _ in range(shards)])
+            else:
+                catalog.set_shard_count(meta.id, shards)
+                new_config = catalog.table_config_row(meta)
+                status_changes.append({"new_val": catalog.table_status_row(meta), "old_val": old_status})
+            config_changes.append({"new_val": new_config, "old_val": old_config})
+        result: dict[str, Any] = {"config_changes": config_changes, "reconfigured": 0 if dry_run else len(tables)}
+        if not dry_run:
+            result["status_changes"] = status_changes
+        return result
+
+
+@term(T.REBALANCE)
+class Rebalance(AdminTerm):
+    async def eval(self, env: Env) -> dict:
+        target = await table_or_db(self, env, "rebalance")
+        server = server_of(env)
+        if isinstance(target, DbVal):
+            if target.name == C.SYSTEM_DB:
+                raise ReqlOpFailedError(SPECIAL_REBALANCE, self)
+            db = db_meta(env, target, self)
+            require(env, "config", db.id, at=self)
+            tables = server.catalog.tables_of(db.id)
+        else:
+            if target.system is not None:
+                raise ReqlOpFailedError(SPECIAL_REBALANCE, self)
+            require(env, "config", target.db_id, target.id, self)
+            tables = [server.storage.tables[target.id]]
+        # One store per table: shards are already balanced.  RethinkDB reports
+        # a table as rebalanced once it holds enough data to place split points.
+        rebalanced = [t for t in tables if server.storage.table(t.id).estimate_count() > 0 or server.catalog.shard_count(t.id) == 1]
+        status = [server.catalog.table_status_row(t) for t in rebalanced]
+        return {"rebalanced": len(rebalanced), "status_changes": [{"new_val": s, "old_val": s} for s in status]}
+
+
+# ---------------------------------------------------------------------------
+# grant
+
+@term(T.GRANT)
+class Grant(AdminTerm):
+    async def eval(self, env: Env) -> dict:
+        scope, at = await self.scope(env)
+        user = await self.arg_str(env, len(self.args) - 2)
+        perms = await self.arg_datum(env, len(self.args) - 1)
+        require(env, "config", *scope, at=self)  # type: ignore[arg-type]
+        auth = server_of(env).auth
+        if user == ADMIN:
+            raise ReqlOpFailedError("The permissions of the user `admin` can't be modified.", self)
+        if not auth.exists(user):
+            raise ReqlOpFailedError(f"User `{user}` not found.", self)
+        try:
+            changes = parse_permissions(perms, global_scope=not scope)
+        except PermissionsFormatError as e:
+            raise ReqlOpFailedError(str(e), self)
+        old, new = auth.update_grants(user, scope, changes)
+        return {
+            "granted": 1,
+            "permissions_changes": [{"new_val": permissions_datum(new), "old_val": permissions_datum(old)}],
+        }
+
+    async def scope(self, env: Env) -> tuple[Scope, Any]:
+        if len(self.args) == 2:
+            return (), self
+        target = await self.args[0].eval(env)
+        if isinstance(target, DbVal):
+            if target.name == C.SYSTEM_DB:
+                return (C.SYSTEM_DB_ID,), self
+            return (db_meta(env, target, self).id,), self
+        table = table_arg(target, self.args[0])
+        return (table.db_id, table.id), self
+
+
+# ---------------------------------------------------------------------------
+# write hooks
+
+@term(T.GET_WRITE_HOOK)
+class GetWriteHook(AdminTerm):
+    async def eval(self, env: Env) -> Any:
+        table = table_arg(await self.args[0].eval(env), self.args[0])
+        if table.system is not None:
+            return None
+        require(env, "config", table.db_id, table.id, self)
+        return server_of(env).catalog.write_hook_row(table.store.meta)
+
+
+@term(T.SET_WRITE_HOOK)
+class SetWriteHook(AdminTerm):
+    async def eval(self, env: Env) -> dict:
+        table = table_arg(await self.args[0].eval(env), self.args[0])
+        if table.system is not None:
+            raise ReqlOpFailedError(SPECIAL_WRITE_HOOK, self)
+        require(env, "config", table.db_id, table.id, self)
+        hook = await self.args[1].eval(env)
+        if hook is not None:
+            # Storing a hook that writes would not run is worse than refusing.
+            raise ReqlOpFailedError("Write hooks are not supported by this server.", self)
+        old = server_of(env).catalog.write_hook_row(table.store.meta)
+        return {"deleted": 0 if old is None else 1}

@@ -1,3 +1,89 @@
-"""r.js: JavaScript evaluated by an isolated QuickJS worker."""
+"""r.js: JavaScript evaluated by QuickJS in a worker process (systables/js/).
+
+The result is converted as RethinkDB converts it; a function result becomes a
+ReQL function (usable in ``map``, ``filter``, ``do``...) that runs in a worker
+too.  ``timeout`` (default 5 s) bounds the evaluation and every call of the
+returned function.  Waiting for a worker is an ordinary trio wait, so a kill
+through ``rethinkdb.jobs`` lands at once (and the worker is killed with it).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from ...js import JsError, JsPool, JsTimeout
+from ..errors import ReqlQueryLogicError
+from ..ql2 import TermType as T
+from ..term import Env, Term, as_datum, as_num, datum_from_wire, term
+from ..values import FuncVal
+
+if TYPE_CHECKING:
+    from ...server import Server
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def js_pool(server: "Server") -> JsPool:
+    return server.js
+
+
+@term(T.JAVASCRIPT)
+class Javascript(Term):
+    deterministic = False
+
+    async def eval(self, env: Env) -> Any:
+        source = await self.arg_str(env, 0)
+        timeout = await self.timeout(env)
+        pool = js_pool(env.ctx.server)
+        try:
+            result = await pool.evaluate(source, timeout)
+        except (JsError, JsTimeout) as e:
+            raise self.failure(e, source, timeout) from None
+        if result.is_function:
+            return self.function(pool, source, timeout)
+        return self.to_datum(result.value)
+
+    async def timeout(self, env: Env) -> float:
+        t = self.optargs.get("timeout")  # a term optarg only: no global fallback
+        if t is None:
+            return DEFAULT_TIMEOUT
+        return float(as_num(as_datum(await t.eval(env), t), t))
+
+    def function(self, pool: JsPool, source: str, timeout: float) -> "JsFunction":
+        async def call(args: list[Any]) -> Any:
+            datums = [as_datum(a) for a in args]
+            try:
+                value = await pool.call(source, datums, timeout)
+            except (JsError, JsTimeout) as e:
+                raise self.failure(e, source, timeout) from None
+            return self.to_datum(value)
+
+        async def map_rows(rows: list[Any]) -> list[Any]:
+            try:
+                values = await pool.map(source, [as_datum(row) for row in rows], timeout)
+            except (JsError, JsTimeout) as e:
+                raise self.failure(e, source, timeout) from None
+            return [self.to_datum(v) for v in values]
+
+        return JsFunction(call, map_rows, term=self)
+
+    def to_datum(self, value: Any) -> Any:
+        try:
+            return datum_from_wire(value)
+        except ReqlQueryLogicError as e:
+            raise e.at(self)
+
+    def failure(self, e: Exception, source: str, timeout: float) -> ReqlQueryLogicError:
+        if isinstance(e, JsTimeout):
+            return ReqlQueryLogicError(f"JavaScript query `{source}` timed out after {timeout:.3f} seconds.", self)
+        return ReqlQueryLogicError(str(e), self)
+
+
+class JsFunction(FuncVal):
+    """A function returned by ``r.js``.  It has no parameter list (a JavaScript
+    function accepts any number of arguments), and ``map_rows`` applies it to a
+    whole batch of rows in one round trip to the worker (``map`` uses it)."""
+
+    def __init__(self, call: Callable[[list[Any]], Awaitable[Any]], map_rows: Callable[[list[Any]], Awaitable[list[Any]]], term: Term) -> None:
+        super().__init__([], call, deterministic=False, term=term)
+        self.map_rows = map_rows

@@ -1,0 +1,55 @@
+"""``rethinkdb.server_status``: how this server runs (read-only).  Nothing in
+it ticks, so changefeeds on it stay quiet while nothing changes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from typing import TYPE_CHECKING
+
+from ..reql.times import make_time
+from .base import SystemTable
+
+if TYPE_CHECKING:
+    from ..reql.context import QueryContext
+
+AUTO_CACHE_MB = 100  # what "auto" amounts to (RocksDB block cache)
+
+
+class ServerStatusTable(SystemTable):
+    name = "server_status"
+
+    def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
+        server = self.server
+        options = server.options
+        started = make_time(server.started)
+        http_ports = [port for _, port in server.http_addresses]
+        reql_ports = [port for _, port in server.driver_addresses]
+        cache = options.cache_size_mb
+        return [
+            {
+                "id": server.server_id,
+                "name": server.name,
+                "network": {
+                    "canonical_addresses": [{"host": host, "port": options.cluster_port} for host in self.hosts()],
+                    "cluster_port": options.cluster_port,
+                    "connected_to": {},
+                    "hostname": socket.gethostname(),
+                    "http_admin_port": http_ports[0] if http_ports else "<no http admin>",
+                    "reql_port": reql_ports[0] if reql_ports else options.driver_port,
+                    "time_connected": started,
+                },
+                "process": {
+                    "argv": list(options.argv),
+                    "cache_size_mb": AUTO_CACHE_MB if cache == "auto" else float(cache),
+                    "pid": os.getpid(),
+                    "time_started": started,
+                    "version": f"rethinkdb {server.version} (CPython {platform.python_version()})",
+                },
+            }
+        ]
+
+    def hosts(self) -> list[str]:
+        hosts = sorted({host for host, _ in self.server.driver_addresses})
+        return hosts or ["127.0.0.1"]
