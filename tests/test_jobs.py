@@ -354,3 +354,20 @@ def test_only_query_jobs_can_be_killed():
     assert killed == ["bob"]
     registry.remove(job)
     assert registry.get("query", "q-1") is None and len(registry) == 0
+
+
+def test_deleting_absent_rows_follows_rethinkdb(conn, r):
+    jobs = r.db("rethinkdb").table("jobs")
+    absent = "00000000-0000-0000-0000-000000000000"
+    refused = jobs.get(["disk_compaction", absent]).delete().run(conn)
+    assert refused["errors"] == 1 and refused["first_error"] == "Jobs of type `disk_compaction` cannot be interrupted."
+    assert jobs.get(["query", absent]).delete().run(conn)["skipped"] == 1
+    assert jobs.get("not a job key").delete().run(conn)["skipped"] == 1
+
+
+def test_secondary_index_on_jobs_is_not_found_without_period(conn, r):
+    from rethinkdb.errors import ReqlOpFailedError
+
+    with pytest.raises(ReqlOpFailedError) as err:
+        list(r.db("rethinkdb").table("jobs").get_all(1, index="x").run(conn))
+    assert err.value.message == "Index `x` was not found on table `rethinkdb.jobs`"

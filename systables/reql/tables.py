@@ -209,7 +209,8 @@ class TableVal(Stream):
 
     def check_index_usable(self, index: str) -> None:
         if self.system is not None:
-            raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`.")
+            # RethinkDB's artificial tables word this one without a final period.
+            raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`")
         meta = self.store.meta.indexes.get(index)
         if meta is None:
             raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`.")

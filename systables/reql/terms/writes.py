@@ -190,12 +190,22 @@ class Writer:
             return self.table.get(key)
         return self.table.store.get(key)  # keys here are valid; not a read in `stats`
 
+    async def delete_missing(self, key: Any) -> None:
+        """Deleting an absent row skips it; a system table still sees the key, as in
+        RethinkDB (deleting a non-query job's key reports that it can't be interrupted)."""
+        if self.table.system is not None:
+            err = await self.table.system.write(self.env.ctx, key, None, None, self.table.identifier_format, False)
+            if err is not None:
+                self.result.error(err)
+                return
+        self.result.add("skipped")
+
     async def change(self, key: Any, old: dict | None, new: dict | None) -> None:
         """Record the outcome of replacing row ``key`` (``old``) with ``new``."""
         result = self.result
         if new is None:
             if old is None:
-                result.add("skipped")
+                await self.delete_missing(key)
                 return
             kind = "deleted"
         elif old is None:
