@@ -1,17 +1,28 @@
 """Helpers shared by sequence terms: coercing values to sequences and functions,
-materialising with the array limit, and sorting in RethinkDB's order."""
+materialising with the array limit, filter predicates and RethinkDB's ordering
+of sort keys."""
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
 from . import datum as D
-from .errors import ReqlQueryLogicError
+from .errors import ReqlNonExistenceError, ReqlQueryLogicError
 from .stream import ArrayStream, SelectionArray, Stream, collect
 from .term import Env, as_bool, as_datum
 from .values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
 
 RowFn = Callable[[Any], Awaitable[Any]]
+
+
+def typed_error(value: Any, message: str, at: Any = None) -> ReqlQueryLogicError:
+    """An error about ``value``: a missing value (NON_EXISTENCE, so ``default``
+    catches it) when the value is null, a logic error otherwise."""
+    return (ReqlNonExistenceError if value is None else ReqlQueryLogicError)(message, at)
+
+
+def not_an_object(term_name: str, value: Any, at: Any = None, kind: str = "non-object") -> ReqlQueryLogicError:
+    return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_datum(value)}`.", at)
 
 
 def is_seq(v: Any) -> bool:
@@ -29,6 +40,22 @@ def seq_of(v: Any, at: Any = None) -> list | Stream:
     raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE", at)
 
 
+def eager_items(src: Any) -> list | None:
+    """The rows of an in-memory sequence (a datum array or a selection array), else None."""
+    if type(src) is list:
+        return src
+    if isinstance(src, ArrayStream):
+        return src.items[src.pos:]
+    return None
+
+
+def rewrap_rows(src: Any, rows: list) -> Any:
+    """Rows taken from an in-memory sequence: a selection array stays one."""
+    if isinstance(src, SelectionArray):
+        return SelectionArray(rows, src.table)
+    return rows
+
+
 def as_stream(v: list | Stream) -> Stream:
     return ArrayStream(v) if type(v) is list else v  # type: ignore[return-value]
 
@@ -37,6 +64,14 @@ async def to_list(env: Env, v: list | Stream, at: Any = None) -> list:
     if type(v) is list:
         return v  # type: ignore[return-value]
     return await collect(v, env.ctx.array_limit, at)  # type: ignore[arg-type]
+
+
+def check_array_limit(env: Env, items: list, at: Any = None) -> list:
+    if len(items) > env.ctx.array_limit:
+        from .errors import ReqlResourceLimitError
+
+        raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", at)
+    return items
 
 
 def keep_selection(src: Any, rows: list) -> Any:
@@ -56,6 +91,9 @@ def row_fn(f: FuncVal) -> RowFn:
     async def call(row: Any) -> Any:
         return as_datum(await f(row))
 
+    many = getattr(f, "map_rows", None)
+    if many is not None:
+        call.many = many  # type: ignore[attr-defined]  # a whole batch in one call (r.js)
     return call
 
 
@@ -70,70 +108,150 @@ def field_fn(name: str) -> RowFn:
 
 
 def value_fn(v: Any, at: Any = None) -> RowFn:
-    """A function, or a field-name shortcut (group, order_by, sum...)."""
+    """A function, or the field-name shortcut (group, sum, eq_join...).  Any other
+    datum is a field name of the wrong type: each row fails (a missing field when
+    it is null, so ``group(null)`` puts every row in the null group)."""
     if isinstance(v, FuncVal):
         return row_fn(v)
+    v = as_datum(v, at)
     if type(v) is str:
         return field_fn(v)
-    return row_fn(func_of(v, at))
+    error = ReqlNonExistenceError if v is None else ReqlQueryLogicError
+    message = f"Expected type STRING but found {D.type_name(v)}."
+
+    async def bad_field(row: Any) -> Any:
+        raise error(message, at)
+
+    return bad_field
 
 
-def filter_predicate(v: Any, default: Any) -> RowFn:
-    """filter's predicate: a function, an object to match, or a constant."""
-    from .errors import ReqlNonExistenceError, ReqlUserError
+def skip_missing(fn: RowFn) -> Callable[[Any], Awaitable[list]]:
+    """``fn`` as a step that drops rows where it hits a missing field (sum, avg, min, max)."""
 
-    if isinstance(v, FuncVal):
-        f = v
+    async def step(row: Any) -> list:
+        try:
+            return [await fn(row)]
+        except ReqlNonExistenceError:
+            return []
 
-        async def base(row: Any) -> Any:
-            return as_bool(as_datum(await f(row)))
+    return step
 
-    elif type(v) is dict:
-        pattern = v
 
-        async def base(row: Any) -> Any:
-            return matches(row, pattern)
+# -- filter ---------------------------------------------------------------
 
-    else:
-        const = as_bool(v)
+EMPTY_ERROR = "Empty ERROR term outside a default block."
 
-        async def base(row: Any) -> Any:
-            return const
 
-    if default is None:
-        return base
-    d = default
+def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Awaitable[bool]] | None = None) -> RowFn:
+    """filter's predicate: a function or a value; an object result is matched against
+    the row.  Where a field is missing the row fails, unless ``on_missing`` (filter's
+    ``default``) decides."""
+    f = v if isinstance(v, FuncVal) else None
+    const = None if f is not None else as_datum(v)
 
-    async def with_default(row: Any) -> Any:
+    async def base(row: Any) -> bool:
+        result = as_datum(await f(row)) if f is not None else const
+        if type(result) is dict:
+            return filter_match(result, row)
+        return as_bool(result)
+
+    async def predicate(row: Any) -> bool:
         try:
             return await base(row)
         except ReqlNonExistenceError as e:
-            if isinstance(d, FuncVal):
-                return as_bool(as_datum(await d(e.message)))
-            return as_bool(d)
+            return await on_missing(e) if on_missing is not None else False
 
-    return with_default
+    return predicate
 
 
-def matches(row: Any, pattern: Any) -> bool:
-    """Object pattern of ``filter``: every field present and equal (recursively)."""
+def filter_match(pattern: Any, value: Any) -> bool:
+    """An object returned by a filter predicate matches when every field is present
+    and matches (recursively); ``r.literal`` asks for plain equality."""
+    from .terms.objects_core import is_literal
+
+    if is_literal(pattern):
+        return D.eq(pattern.get("value"), value)
     if type(pattern) is dict and D.REQL_TYPE not in pattern:
-        if type(row) is not dict:
-            return False
-        for k, pv in pattern.items():
-            if k not in row:
-                from .errors import ReqlNonExistenceError
-
-                raise ReqlNonExistenceError(f"No attribute `{k}` in object:\n{D.print_datum(row)}")
-            if not matches(row[k], pv):
+        if type(value) is not dict:
+            raise typed_error(value, f"Expected type OBJECT but found {D.type_name(value)}.")
+        for k, sub in pattern.items():
+            if k not in value:
+                raise ReqlNonExistenceError(f"No attribute `{k}` in object.")
+            if not filter_match(sub, value[k]):
                 return False
         return True
-    return D.eq(row, pattern)
+    return D.eq(pattern, value)
 
 
-def sort_rows(rows: list, keys: list[tuple[Callable[[Any], Any], bool]]) -> list:
-    """Stable multi-key sort by precomputed keys; ``keys`` is [(key list index, desc)]."""
-    return rows
+# -- ordering -------------------------------------------------------------
+
+class _MissingKey:
+    def __repr__(self) -> str:
+        return "MISSING_KEY"
+
+
+MISSING_KEY: Any = _MissingKey()  # a sort key whose field is absent: before every value
+
+
+def compare_keys(a: list, b: list, descending: list[bool]) -> int:
+    """order_by's comparison of key lists; a missing key sorts first (last if descending)."""
+    for x, y, desc in zip(a, b, descending):
+        if x is MISSING_KEY:
+            if y is MISSING_KEY:
+                continue
+            c = -1
+        elif y is MISSING_KEY:
+            c = 1
+        else:
+            c = D.cmp(x, y)
+        if c:
+            return -c if desc else c
+    return 0
+
+
+def key_or_missing(fn: RowFn) -> RowFn:
+    async def key(row: Any) -> Any:
+        try:
+            return await fn(row)
+        except ReqlNonExistenceError:
+            return MISSING_KEY
+
+    return key
+
+
+def sort_key(v: Any) -> tuple:
+    """A key under which Python's sort orders datums as ``datum.cmp`` does (type
+    name first, then value), much faster than comparing pairwise; a missing
+    key sorts before everything."""
+    t = type(v)
+    if t is int or t is float:
+        return ("NUMBER", v)
+    if t is str:
+        return ("STRING", v)
+    if v is None:
+        return ("NULL",)
+    if t is bool:
+        return ("BOOL", v)
+    if t is list:
+        return ("ARRAY", tuple(sort_key(x) for x in v))
+    if t is bytes:
+        return ("PTYPE<BINARY>", v)
+    if t is dict:
+        if v.get(D.REQL_TYPE) == "TIME":
+            return ("PTYPE<TIME>", v.get("epoch_time"))
+        return (D.type_name(v), tuple((k, sort_key(v[k])) for k in sorted(v)))
+    if v is MISSING_KEY:
+        return ("",)
+    raise TypeError(f"not a datum: {v!r}")
+
+
+async def sort_rows(rows: list, keys: list[RowFn], descending: list[bool]) -> list:
+    """Stable sort of ``rows`` by the key functions (RethinkDB's order; a missing
+    key first, or last when descending)."""
+    decorated = [([sort_key(await k(row)) for k in keys], row) for row in rows]
+    for i in range(len(keys) - 1, -1, -1):
+        decorated.sort(key=lambda kr: kr[0][i], reverse=descending[i])
+    return [row for _, row in decorated]
 
 
 def grouped(v: Any) -> bool:

@@ -31,6 +31,8 @@ class Stream(Val):
 
     # The table whose documents this stream yields unchanged (a selection), if any.
     table: Any = None
+    # Computed in memory rather than read lazily (no changefeed can follow it).
+    eager = False
 
     async def next_batch(self) -> list | None:
         raise NotImplementedError
@@ -58,6 +60,8 @@ class Stream(Val):
 
 class ArrayStream(Stream):
     """A datum array seen as a stream (for operations shared with streams)."""
+
+    eager = True
 
     def __init__(self, items: list, chunk: int = MAX_CHUNK) -> None:
         self.items = items
@@ -131,6 +135,9 @@ class MapStream(Stream):
         if batch is None:
             return None
         fn = self.fn
+        many = getattr(fn, "many", None)
+        if many is not None:  # functions that are cheaper per batch (r.js)
+            return await many(batch)
         return [await fn(x) for x in batch]
 
     def close(self) -> None:
@@ -169,6 +176,9 @@ class ConcatMapStream(Stream):
         self.fn = fn
         self.to_stream = to_stream
         self.inner: Stream | None = None
+
+    def is_infinite(self) -> bool:
+        return self.src.is_infinite()
 
     async def next_batch(self) -> list | None:
         while True:
@@ -221,8 +231,12 @@ class SliceStream(Stream):
         self.stop = stop
         self.pos = 0
         self.table = src.table
-        self.typeof_name = src.typeof_name if src.table is not None else "STREAM"
-        self.type_name = src.type_name
+        if src.table is not None:
+            self.type_name = "SELECTION"
+            self.typeof_name = "SELECTION<STREAM>"
+
+    def is_infinite(self) -> bool:
+        return self.stop is None and self.src.is_infinite()
 
     async def next_batch(self) -> list | None:
         while True:
@@ -247,12 +261,215 @@ class SliceStream(Stream):
         self.src.close()
 
 
+class BatchMapStream(Stream):
+    """Each source batch turned into a list of rows by ``fn`` (which may keep state
+    across batches, e.g. a running offset); empty results are skipped."""
+
+    def __init__(self, src: Stream, fn: Callable[[list], Awaitable[list]], *, infinite: bool | None = None) -> None:
+        self.src = src
+        self.fn = fn
+        self.infinite = src.is_infinite() if infinite is None else infinite
+
+    def is_infinite(self) -> bool:
+        return self.infinite
+
+    async def next_batch(self) -> list | None:
+        while True:
+            batch = await self.src.next_batch()
+            if batch is None:
+                return None
+            out = await self.fn(batch)
+            if out:
+                return out
+
+    def close(self) -> None:
+        self.src.close()
+
+
+class MultiMapStream(Stream):
+    """``map`` over several sequences: rows taken in lockstep, up to the shortest."""
+
+    def __init__(self, srcs: list[Stream], fn: Callable[..., Awaitable[Any]]) -> None:
+        self.srcs = srcs
+        self.fn = fn
+        self.pending: list[list] = [[] for _ in srcs]
+        self.done = False
+
+    def is_infinite(self) -> bool:
+        return all(s.is_infinite() for s in self.srcs)
+
+    async def next_batch(self) -> list | None:
+        if self.done:
+            return None
+        for i, src in enumerate(self.srcs):
+            if not self.pending[i]:
+                batch = await src.next_batch()
+                if batch is None:
+                    self.close()
+                    return None
+                self.pending[i] = batch
+        n = min(len(p) for p in self.pending)
+        columns = [p[:n] for p in self.pending]
+        self.pending = [p[n:] for p in self.pending]
+        return [await self.fn(*args) for args in zip(*columns)]
+
+    def close(self) -> None:
+        self.done = True
+        for s in self.srcs:
+            s.close()
+
+
+class FoldStream(Stream):
+    """``fold`` with ``emit``: the accumulator runs over the rows and each step
+    emits an array of rows; ``final_emit`` adds rows at the end."""
+
+    eager = True
+
+    def __init__(
+        self,
+        src: Stream,
+        base: Any,
+        step: Callable[[Any, Any], Awaitable[Any]],
+        emit: Callable[[Any, Any, Any], Awaitable[list]],
+        final_emit: Callable[[Any], Awaitable[list]] | None,
+    ) -> None:
+        self.src = src
+        self.acc = base
+        self.step = step
+        self.emit = emit
+        self.final_emit = final_emit
+        self.done = False
+
+    def is_infinite(self) -> bool:
+        return self.src.is_infinite()
+
+    async def next_batch(self) -> list | None:
+        while not self.done:
+            batch = await self.src.next_batch()
+            if batch is None:
+                self.done = True
+                return (await self.final_emit(self.acc) or None) if self.final_emit else None
+            out: list = []
+            for row in batch:
+                new_acc = await self.step(self.acc, row)
+                out.extend(await self.emit(self.acc, row, new_acc))
+                self.acc = new_acc
+            if out:
+                return out
+        return None
+
+    def close(self) -> None:
+        self.src.close()
+
+
+KeyedRow = tuple[Any, Any]  # (sort key, row)
+
+
+class MergeStream(Stream):
+    """``union(interleave=ordering)``: merges streams each sorted by the ordering,
+    refusing a stream found out of order."""
+
+    def __init__(
+        self,
+        srcs: list[Stream],
+        key_of: Callable[[Any], Awaitable[Any]],
+        compare: Callable[[Any, Any], int],
+        out_of_order: Callable[[], Exception],
+    ) -> None:
+        self.srcs = srcs
+        self.key_of = key_of
+        self.compare = compare
+        self.out_of_order = out_of_order
+        self.heads: list[list[KeyedRow]] = [[] for _ in srcs]
+        self.last: list[Any] = [_NO_KEY] * len(srcs)
+        self.live = [True] * len(srcs)
+
+    async def _fill(self, i: int) -> bool:
+        """Make sure stream ``i`` has a pending row; False once it is exhausted."""
+        while self.live[i] and not self.heads[i]:
+            batch = await self.srcs[i].next_batch()
+            if batch is None:
+                self.live[i] = False
+                break
+            keyed = [(await self.key_of(row), row) for row in batch]
+            prev = self.last[i]
+            for key, _ in keyed:
+                if prev is not _NO_KEY and self.compare(prev, key) > 0:
+                    raise self.out_of_order()
+                prev = key
+            self.last[i] = prev
+            self.heads[i] = keyed
+        return bool(self.heads[i])
+
+    async def next_batch(self) -> list | None:
+        out: list = []
+        while len(out) < MAX_CHUNK:
+            best = -1
+            for i in range(len(self.srcs)):
+                if await self._fill(i) and (best < 0 or self.compare(self.heads[i][0][0], self.heads[best][0][0]) < 0):
+                    best = i
+            if best < 0:
+                break
+            out.append(self.heads[best].pop(0)[1])
+        return out or None
+
+    def close(self) -> None:
+        for s in self.srcs:
+            s.close()
+
+
+_NO_KEY = object()
+
+
+class RunSortStream(Stream):
+    """An index scan (index value, document) whose runs of equal index values are
+    sorted by further keys: ``order_by(key..., index=...)`` stays lazy."""
+
+    typeof_name = "SELECTION<STREAM>"
+    type_name = "SELECTION"
+
+    def __init__(
+        self, src: Stream, sort_run: Callable[[list], Awaitable[list]], same: Callable[[Any, Any], bool]
+    ) -> None:
+        self.src = src
+        self.table = src.table
+        self.sort_run = sort_run
+        self.same = same
+        self.run: list[KeyedRow] = []
+        self.done = False
+
+    async def next_batch(self) -> list | None:
+        out: list = []
+        while not out and not self.done:
+            batch = await self.src.next_batch()
+            if batch is None:
+                self.done = True
+                out = await self._flush()
+                break
+            for value, doc in batch:
+                if self.run and not self.same(self.run[0][0], value):
+                    out.extend(await self._flush())
+                self.run.append((value, doc))
+        return out or None
+
+    async def _flush(self) -> list:
+        rows = [doc for _, doc in self.run]
+        self.run = []
+        return await self.sort_run(rows) if len(rows) > 1 else rows
+
+    def close(self) -> None:
+        self.src.close()
+
+
 class ChainStream(Stream):
     """Concatenation of several streams (``union`` without interleave)."""
 
     def __init__(self, parts: list[Stream]) -> None:
         self.parts = parts
         self.i = 0
+
+    def is_infinite(self) -> bool:
+        return any(p.is_infinite() for p in self.parts)
 
     async def next_batch(self) -> list | None:
         while self.i < len(self.parts):
@@ -292,7 +509,11 @@ async def collect(s: Stream, limit: int, at: Any = None) -> list:
     if s.is_infinite():
         from .errors import ReqlQueryLogicError
 
-        raise ReqlQueryLogicError("Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) or coerce it to an array.", at)
+        raise ReqlQueryLogicError(
+            "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+            "or coerce it to an array.",
+            at,
+        )
     out: list = []
     while True:
         b = await s.next_batch()

@@ -7,14 +7,10 @@ Y" messages use, ``typeof_name`` is what ``type_of()`` returns.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from . import datum as D
 from .errors import ReqlQueryLogicError
-
-if TYPE_CHECKING:
-    from .stream import Stream
-
 
 MinMaxVal = D.MinMaxVal
 MINVAL = D.MINVAL
@@ -96,23 +92,44 @@ class GroupedData(Val):
         self.groups: dict[Any, tuple[Any, Any]] = groups if groups is not None else {}
 
     def items_sorted(self) -> list[tuple[Any, Any]]:
-        return sorted(self.groups.values(), key=lambda kv: D.SortKey(kv[0]))
+        from .seq import sort_key
+
+        return sorted(self.groups.values(), key=lambda kv: sort_key(kv[0]))
 
     def to_datum(self) -> dict:
         return {D.REQL_TYPE: "GROUPED_DATA", "data": [[k, v] for k, v in self.items_sorted()]}
 
 
 class GroupedStream(Val):
-    """``group()`` before an aggregation: group → stream of rows (materialised)."""
+    """``group()`` before a terminal: a sequence read lazily, each row with its groups.
+
+    ``keys_of(row)`` returns ``(group keys, row)``; ``steps`` are per-row
+    transformations (map, filter, concat_map...) applied within every group,
+    each turning a row into a list of rows.  Nothing is read until a terminal
+    (count, sum, reduce...) or a materialisation consumes it, once.
+    """
 
     type_name = "GROUPED_STREAM"
     typeof_name = "GROUPED_STREAM"
 
-    def __init__(self, groups: dict[Any, tuple[Any, list]]) -> None:
-        self.groups = groups
+    def __init__(
+        self,
+        src: Any,
+        keys_of: Callable[[Any], Awaitable[tuple[list, Any]]],
+        steps: tuple[Callable[[Any], Awaitable[list]], ...] = (),
+    ) -> None:
+        self.src = src
+        self.keys_of = keys_of
+        self.steps = steps
 
-    def items_sorted(self) -> list[tuple[Any, list]]:
-        return sorted(self.groups.values(), key=lambda kv: D.SortKey(kv[0]))
+    def with_step(self, step: Callable[[Any], Awaitable[list]]) -> "GroupedStream":
+        return GroupedStream(self.src, self.keys_of, self.steps + (step,))
+
+    async def materialize(self, ctx: Any) -> GroupedData:
+        """Every group's rows as an array (GROUPED_DATA), within the array limit."""
+        from .terms.aggregation import materialize_groups
+
+        return await materialize_groups(ctx, self)
 
 
 class Ordering(Val):

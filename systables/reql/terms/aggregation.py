@@ -1,36 +1,665 @@
-"""Grouping and aggregation."""
+"""Grouping and aggregation: ``group``/``ungroup`` and the terminals (count, sum,
+avg, min, max, reduce, fold, distinct) on sequences and per group.
+
+A terminal is a per-row *step* (filter, field extraction...) followed by an
+*accumulator*.  On a sequence it consumes the rows once, lazily; on the output
+of ``group`` it keeps one accumulator per group, created by the group's first
+value, so a group whose rows all lack the field does not appear (as in
+RethinkDB).  Other terms applied to grouped data run once per group
+(``apply_per_group``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import itertools
+from typing import Any, Awaitable, Callable
 
-from ..stream import Stream
-from ..term import Env, Term
-from ..values import GroupedData, GroupedStream
+import trio
+
+from .. import datum as D
+from ..datum import norm_num
+from ..errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
+from ..ql2 import TermType as T
+from ..seq import (
+    check_array_limit,
+    eager_items,
+    field_fn,
+    filter_predicate,
+    func_of,
+    grouped,
+    seq_of,
+    skip_missing,
+    sort_key,
+    to_list,
+    value_fn,
+)
+from ..stream import ArrayStream, FoldStream, MapStream, Stream
+from ..tables import TableScan, TableSlice, TableVal, storage_bound
+from ..term import Env, Term, as_array, as_bool, as_datum, as_str, term
+from ..values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
+from .basic import Const
+
+Step = Callable[[Any], Awaitable[list]]
+
+INFINITE = (
+    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+    "or coerce it to an array."
+)
 
 
-async def apply_per_group(term_: Term, env: Env, grouped: GroupedStream) -> Any:
-    """Evaluate ``term_`` once per group, with the group's rows as its first argument."""
-    from ..seq import to_list
-    from .basic import Const
+# ---------------------------------------------------------------------------
+# Reading sequences and groups.
 
+async def feed(src: Any, sink: Callable[[list], Awaitable[None]], at: Any = None) -> None:
+    """Hand every batch of the sequence ``src`` to ``sink``."""
+    items = eager_items(src)
+    if items is not None:
+        if items:
+            await sink(items)
+        return
+    if src.is_infinite():
+        raise ReqlQueryLogicError(INFINITE, at)
+    while (batch := await src.next_batch()) is not None:
+        await sink(batch)
+
+
+async def apply_steps(steps: tuple[Step, ...], row: Any) -> list:
+    rows = [row]
+    for step in steps:
+        out: list = []
+        for r in rows:
+            out.extend(await step(r))
+        rows = out
+    return rows
+
+
+async def feed_groups(gs: GroupedStream, sink: Callable[[Any, Any], Awaitable[None]], at: Any = None) -> None:
+    """Hand ``(group key, row)`` to ``sink`` for every row of every group."""
+
+    async def on_batch(batch: list) -> None:
+        for raw in batch:
+            keys, row = await gs.keys_of(raw)
+            rows = await apply_steps(gs.steps, row)
+            for key in keys:
+                for r in rows:
+                    await sink(key, r)
+
+    await feed(gs.src, on_batch, at)
+
+
+async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> GroupedData:
+    """Every group's rows as an array, each within the array limit."""
+    groups: dict[Any, tuple[Any, list]] = {}
+    limit = ctx.array_limit
+
+    async def add(key: Any, row: Any) -> None:
+        h = D.hashable(key)
+        entry = groups.get(h)
+        if entry is None:
+            entry = groups[h] = (key, [])
+        entry[1].append(row)
+        if len(entry[1]) > limit:
+            raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", at)
+
+    await feed_groups(gs, add, at)
+    return GroupedData(dict(groups))
+
+
+async def as_grouped_data(env: Env, v: Any, at: Any = None) -> GroupedData:
+    return await materialize_groups(env.ctx, v, at) if isinstance(v, GroupedStream) else v
+
+
+def group_result(v: Any) -> Any:
+    """A per-group result as stored in GROUPED_DATA."""
+    if isinstance(v, SingleSelection):
+        return v.doc
+    if grouped(v):
+        raise ReqlQueryLogicError("Cannot nest grouped data.")
+    return v
+
+
+async def apply_per_group(term_: Term, env: Env, src: Any) -> GroupedData:
+    """Evaluate ``term_`` once per group, with the group's value as its first argument."""
+
+    async def run(value: Any) -> Any:
+        return await with_first_arg(term_, value).eval(env)
+
+    return await map_groups(env, src, run, term_)
+
+
+async def map_groups(env: Env, src: Any, fn: Callable[[Any], Awaitable[Any]], at: Any = None) -> GroupedData:
+    """``fn`` applied to the value of every group (e.g. ``r.do`` on grouped data)."""
+    data = await as_grouped_data(env, src, at)
     out: dict[Any, tuple[Any, Any]] = {}
-    all_seq = True
-    for h, (key, rows) in grouped.groups.items():
-        clone = term_.__class__.__new__(term_.__class__)
-        Term.__init__(clone, list(term_.args), term_.optargs)
-        for slot in getattr(term_.__class__, "__slots__", ()):
-            if slot not in ("args", "optargs", "parent", "frame") and hasattr(term_, slot):
-                setattr(clone, slot, getattr(term_, slot))
-        clone.parent, clone.frame = term_.parent, term_.frame
-        first = Const([], {})
-        first.value = rows
-        first.parent, first.frame = clone, 0
-        clone.args[0] = first
-        v = await clone.eval(env)
+    for h, (key, value) in data.groups.items():
+        v = await fn(value)
         if isinstance(v, Stream):
-            v = await to_list(env, v, term_)
-        if type(v) is not list:
-            all_seq = False
-        out[h] = (key, v)
-    return GroupedStream(out) if all_seq else GroupedData(out)
+            v = await to_list(env, v, at)
+        out[h] = (key, group_result(v))
+    return GroupedData(out)
+
+
+def with_first_arg(term_: Term, value: Any) -> Term:
+    """A copy of ``term_`` whose first argument is the already-computed ``value``."""
+    clone = copy.copy(term_)
+    first = Const([], {})
+    first.value = value
+    first.parent, first.frame = clone, 0
+    clone.args = [first] + term_.args[1:]
+    return clone
+
+
+# ---------------------------------------------------------------------------
+# Accumulators.
+
+class Accumulator:
+    async def add(self, v: Any) -> None:
+        raise NotImplementedError
+
+    def result(self) -> Any:
+        raise NotImplementedError
+
+
+class CountAcc(Accumulator):
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def add(self, v: Any) -> None:
+        self.n += 1
+
+    def result(self) -> Any:
+        return self.n
+
+
+def number(v: Any, at: Any) -> int | float:
+    t = type(v)
+    if t is int or t is float:
+        return v
+    error = ReqlNonExistenceError if v is None else ReqlQueryLogicError
+    raise error(f"Expected type NUMBER but found {D.type_name(v)}.", at)
+
+
+class SumAcc(Accumulator):
+    def __init__(self, at: Any) -> None:
+        self.total: int | float = 0
+        self.at = at
+
+    async def add(self, v: Any) -> None:
+        self.total = self.total + number(v, self.at)
+
+    def result(self) -> Any:
+        return norm_num(self.total)
+
+
+def empty_error(name: str, shown: str, at: Any) -> ReqlNonExistenceError:
+    return ReqlNonExistenceError(
+        f"Cannot take the {name} of an empty stream.  (If you passed `{shown}` a field name, "
+        "it may be that no elements of the stream had that field.)",
+        at,
+    )
+
+
+class AvgAcc(SumAcc):
+    def __init__(self, at: Any) -> None:
+        super().__init__(at)
+        self.n = 0
+
+    async def add(self, v: Any) -> None:
+        await super().add(v)
+        self.n += 1
+
+    def result(self) -> Any:
+        if not self.n:
+            raise empty_error("average", "avg", self.at)
+        return norm_num(self.total / self.n)
+
+
+class BestAcc(Accumulator):
+    """min/max: the first row whose key is strictly the smallest (largest)."""
+
+    def __init__(self, name: str, sign: int, at: Any) -> None:
+        self.name = name
+        self.sign = sign
+        self.at = at
+        self.best: tuple[Any, Any] | None = None
+
+    async def add(self, v: Any) -> None:
+        if self.best is None or D.cmp(v[0], self.best[0]) * self.sign < 0:
+            self.best = v
+
+    def result(self) -> Any:
+        if self.best is None:
+            raise empty_error(self.name, self.name, self.at)
+        return self.best[1]
+
+
+class ReduceAcc(Accumulator):
+    def __init__(self, f: FuncVal, at: Any) -> None:
+        self.f = f
+        self.at = at
+        self.acc: Any = None
+        self.seen = False
+
+    async def add(self, v: Any) -> None:
+        if self.seen:
+            self.acc = as_datum(await self.f(self.acc, v), self.at)
+        else:
+            self.acc, self.seen = v, True
+
+    def result(self) -> Any:
+        if not self.seen:
+            raise ReqlNonExistenceError("Cannot reduce over an empty stream.", self.at)
+        return self.acc
+
+
+class FoldAcc(Accumulator):
+    def __init__(self, base: Any, f: FuncVal, at: Any) -> None:
+        self.acc = base
+        self.f = f
+        self.at = at
+
+    async def add(self, v: Any) -> None:
+        self.acc = as_datum(await self.f(self.acc, v), self.at)
+
+    def result(self) -> Any:
+        return self.acc
+
+
+class DistinctAcc(Accumulator):
+    def __init__(self) -> None:
+        self.seen: dict[Any, Any] = {}
+
+    async def add(self, v: Any) -> None:
+        self.seen.setdefault(D.hashable(v), v)
+
+    def result(self) -> Any:
+        return sorted(self.seen.values(), key=sort_key)
+
+
+class Terminal:
+    """A per-row step (None: the row itself) feeding one accumulator per result."""
+
+    def __init__(self, make_acc: Callable[[], Accumulator], step: Step | None = None) -> None:
+        self.make_acc = make_acc
+        self.step = step
+
+
+async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
+    """The terminal's result on a sequence, or per group (GROUPED_DATA)."""
+    if isinstance(src, GroupedStream):
+        return await run_grouped(src, terminal, at)
+    if isinstance(src, GroupedData):
+        out = {}
+        for h, (key, value) in src.groups.items():
+            out[h] = (key, await run_terminal(env, seq_of(value, at), terminal, at))
+        return GroupedData(out)
+    acc = terminal.make_acc()
+    step = terminal.step
+
+    async def on_batch(batch: list) -> None:
+        for row in batch:
+            for v in (await step(row)) if step is not None else (row,):
+                await acc.add(v)
+
+    await feed(seq_of(src, at), on_batch, at)
+    return acc.result()
+
+
+async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any) -> GroupedData:
+    accs: dict[Any, tuple[Any, Accumulator]] = {}
+    step = terminal.step
+
+    async def add(key: Any, row: Any) -> None:
+        values = (await step(row)) if step is not None else (row,)
+        if not values:
+            return
+        h = D.hashable(key)
+        entry = accs.get(h)
+        if entry is None:
+            entry = accs[h] = (key, terminal.make_acc())
+        for v in values:
+            await entry[1].add(v)
+
+    await feed_groups(gs, add, at)
+    return GroupedData({h: (key, acc.result()) for h, (key, acc) in accs.items()})
+
+
+# ---------------------------------------------------------------------------
+# group / ungroup
+
+GROUP_OF_GROUP = "Cannot call `group` on the output of `group` (did you mean to `ungroup`?)."
+
+
+@term(T.GROUP)
+class Group(Term):
+    min_args = 1
+    opt_names = frozenset({"index", "multi"})
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if grouped(src):
+            raise ReqlQueryLogicError(GROUP_OF_GROUP, self)
+        funcs = [value_fn(await a.eval(env), a) for a in self.args[1:]]
+        multi = as_bool(await self.opt_datum(env, "multi", False))
+        index = await self.opt_datum(env, "index", None)
+        by_index_value = False
+        if index is not None:
+            src, by_index_value = self.index_source(src, index, funcs)
+        if not funcs and not by_index_value:
+            raise ReqlQueryLogicError("Cannot group by nothing.", self)
+        return GroupedStream(seq_of(src, self.args[0]), group_keys(funcs, multi, by_index_value))
+
+    def index_source(self, src: Any, index: Any, funcs: list) -> tuple[Any, bool]:
+        """Rows in index order; the index value is the last group key (the primary
+        key is read from the document)."""
+        table = require_table(src, self.args[0])
+        index = as_str(index, self.optargs["index"])
+        if index == table.primary_key:
+            funcs.append(field_fn(index))
+            return table.scan(typeof_name="TABLE_SLICE"), False
+        scan = table.index_scan(index)
+        scan.with_values = True  # type: ignore[attr-defined]
+        return scan, True
+
+
+def require_table(v: Any, at: Any) -> TableVal:
+    if isinstance(v, TableVal):
+        return v
+    found = v.type_name if isinstance(v, Val) else "DATUM"
+    shown = v.describe() if isinstance(v, Val) else D.print_datum(v)
+    raise ReqlQueryLogicError(f"Expected type TABLE but found {found}:\n{shown}", at)
+
+
+def group_keys(funcs: list, multi: bool, by_index_value: bool) -> Callable[[Any], Awaitable[tuple[list, Any]]]:
+    """The group keys of a row: one value per function (a missing field groups
+    under null; with ``multi`` an array puts the row in each element's group),
+    plus the index value; several values make an array key."""
+
+    async def keys_of(raw: Any) -> tuple[list, Any]:
+        row = raw[1] if by_index_value else raw
+        choices = []
+        for fn in funcs:
+            try:
+                v = await fn(row)
+            except ReqlNonExistenceError:
+                v = None
+            choices.append((v or [None]) if multi and type(v) is list else [v])
+        if by_index_value:
+            choices.append([raw[0]])
+        if len(choices) == 1:
+            return choices[0], row
+        return [list(combo) for combo in itertools.product(*choices)], row
+
+    return keys_of
+
+
+@term(T.UNGROUP)
+class Ungroup(Term):
+    min_args = max_args = 1
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if not grouped(src):
+            found = src.type_name if isinstance(src, Val) else "DATUM"
+            shown = src.describe() if isinstance(src, Val) else D.print_datum(src)
+            raise ReqlQueryLogicError(f"Expected type GROUPED_DATA but found {found}:\n{shown}", self.args[0])
+        data = await as_grouped_data(env, src, self)
+        return [{"group": k, "reduction": v} for k, v in data.items_sorted()]
+
+
+# ---------------------------------------------------------------------------
+# Terminals
+
+class TerminalTerm(Term):
+    """A term whose first argument is a sequence reduced to one value (per group)."""
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        return await run_terminal(env, src, await self.terminal(env), self)
+
+    async def terminal(self, env: Env) -> Terminal:
+        raise NotImplementedError
+
+
+@term(T.COUNT)
+class Count(TerminalTerm):
+    min_args, max_args = 1, 2
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if isinstance(src, GroupedData):
+            return await apply_per_group(self, env, src)  # a group's value may be a string or an object
+        if len(self.args) == 1:
+            if isinstance(src, TableVal):
+                return await src.count()
+            if isinstance(src, TableScan) and src._scan is None:
+                return await count_primary_range(src)
+            if type(src) in (str, bytes) or (type(src) is dict and D.REQL_TYPE not in src):
+                return len(src)
+            if isinstance(src, SingleSelection) and src.doc is not None:
+                return len(src.doc)
+        return await run_terminal(env, src, await self.terminal(env), self)
+
+    async def terminal(self, env: Env) -> Terminal:
+        if len(self.args) == 1:
+            return Terminal(CountAcc)
+        pred_val = await self.args[1].eval(env)
+        if isinstance(pred_val, FuncVal):
+            pred = filter_predicate(pred_val)
+        else:
+            value = as_datum(pred_val, self.args[1])
+
+            async def pred(row: Any) -> bool:
+                return D.eq(row, value)
+
+        async def step(row: Any) -> list:
+            return [row] if await pred(row) else []
+
+        return Terminal(CountAcc, step)
+
+
+async def count_primary_range(scan: TableScan) -> int:
+    """``between(...).count()`` on the primary key counts keys without reading documents."""
+    if scan._done:
+        return 0
+    counter = scan.table.store.count_keys(
+        storage_bound(scan.lo), storage_bound(scan.hi), lo_open=scan.lo_open, hi_open=scan.hi_open
+    )
+    n = 0
+    try:
+        while got := counter.next_chunk(65536):
+            n += got
+            await trio.lowlevel.checkpoint()
+    finally:
+        counter.close()
+    return n
+
+
+class FieldTerminal(TerminalTerm):
+    """sum/avg/min/max: of the rows, or of a field / function of them, skipping
+    rows where it is missing."""
+
+    min_args, max_args = 1, 2
+
+    async def value_step(self, env: Env) -> Step | None:
+        if len(self.args) == 1:
+            return None
+        return skip_missing(value_fn(await self.args[1].eval(env), self.args[1]))
+
+
+@term(T.SUM)
+class Sum(FieldTerminal):
+    async def terminal(self, env: Env) -> Terminal:
+        return Terminal(lambda: SumAcc(self), await self.value_step(env))
+
+
+@term(T.AVG)
+class Avg(FieldTerminal):
+    async def terminal(self, env: Env) -> Terminal:
+        return Terminal(lambda: AvgAcc(self), await self.value_step(env))
+
+
+class MinMax(FieldTerminal):
+    opt_names = frozenset({"index"})
+    sign = 1
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if "index" in self.optargs:
+            return await self.by_index(env, src, await self.opt(env, "index"))
+        if isinstance(src, TableVal) and len(self.args) == 1:
+            return await self.by_index(env, src, src.primary_key)  # rows compare by primary key
+        return await run_terminal(env, src, await self.terminal(env), self)
+
+    async def terminal(self, env: Env) -> Terminal:
+        step = await self.value_step(env)
+
+        async def keyed(row: Any) -> list:
+            return [(key, row) for key in await step(row)] if step is not None else [(row, row)]
+
+        return Terminal(lambda: BestAcc(self.name, self.sign, self), keyed)
+
+    async def by_index(self, env: Env, src: Any, index: Any) -> Any:
+        """The first row of the index order (the last for max)."""
+        table = require_table(src, self.args[0])
+        index = as_datum(index, self.optargs.get("index"))
+        index = as_str(index, self.optargs.get("index"))
+        scan = table.index_scan(index, reverse=self.sign < 0)
+        batch = await scan.next_batch()
+        scan.close()
+        if not batch:
+            raise empty_error(self.name, self.name, self)
+        return batch[0]
+
+
+@term(T.MIN)
+class Min(MinMax):
+    sign = 1
+
+
+@term(T.MAX)
+class Max(MinMax):
+    sign = -1
+
+
+@term(T.REDUCE)
+class Reduce(TerminalTerm):
+    min_args = max_args = 2
+
+    async def terminal(self, env: Env) -> Terminal:
+        f = func_of(await self.args[1].eval(env), self.args[1])
+        return Terminal(lambda: ReduceAcc(f, self))
+
+
+@term(T.FOLD)
+class Fold(Term):
+    min_args = max_args = 3
+    opt_names = frozenset({"emit", "final_emit"})
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        base = await self.arg_datum(env, 1)
+        f = func_of(await self.args[2].eval(env), self.args[2])
+        emit = await self.opt(env, "emit", None)
+        final_emit = await self.opt(env, "final_emit", None)
+        if emit is None:
+            if final_emit is not None:
+                raise ReqlQueryLogicError("`final_emit` can only be used together with `emit`.", self)
+            return await run_terminal(env, src, Terminal(lambda: FoldAcc(base, f, self)), self)
+        if grouped(src):
+            return await apply_per_group(self, env, src)
+        return await self.emitting(env, seq_of(src, self.args[0]), base, f, emit, final_emit)
+
+    async def emitting(self, env: Env, src: Any, base: Any, f: FuncVal, emit: Any, final_emit: Any) -> Any:
+        emit_f = func_of(emit, self.optargs["emit"])
+        final_f = func_of(final_emit, self.optargs["final_emit"]) if final_emit is not None else None
+
+        async def step(acc: Any, row: Any) -> Any:
+            return as_datum(await f(acc, row), self.args[2])
+
+        async def emit_rows(old: Any, row: Any, new: Any) -> list:
+            return as_array(as_datum(await emit_f(old, row, new), self.optargs["emit"]), self.optargs["emit"])
+
+        async def final_rows(acc: Any) -> list:
+            assert final_f is not None
+            return as_array(as_datum(await final_f(acc), self.optargs["final_emit"]), self.optargs["final_emit"])
+
+        rows = ArrayStream(src) if type(src) is list else src
+        stream = FoldStream(rows, base, step, emit_rows, final_rows if final_f else None)
+        if eager_items(src) is not None:
+            return await to_list(env, stream, self)
+        return stream
+
+
+@term(T.DISTINCT)
+class Distinct(Term):
+    min_args = max_args = 1
+    opt_names = frozenset({"index"})
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if "index" in self.optargs:
+            return await self.by_index(env, src)
+        result = await run_terminal(env, src, Terminal(DistinctAcc), self)
+        if type(result) is list:
+            check_array_limit(env, result, self)
+        if isinstance(src, Stream) and eager_items(src) is None:
+            return ArrayStream(result)  # a stream, as RethinkDB types it
+        return result
+
+    async def by_index(self, env: Env, src: Any) -> Any:
+        index = as_datum(await self.opt(env, "index"), self.optargs["index"])
+        index = as_str(index, self.optargs["index"])
+        if isinstance(src, TableVal):
+            return distinct_index_values(src.index_scan(index), index)
+        if isinstance(src, TableSlice):
+            if src.index == index:
+                scan = src.table.index_scan(index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open)
+                return distinct_index_values(scan, index)
+            return ArrayStream(await distinct_computed(env, src, index, self))
+        found = src.type_name if isinstance(src, Val) else "DATUM"
+        shown = src.describe() if isinstance(src, Val) else D.print_datum(src)
+        raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {found}:\n{shown}", self.args[0])
+
+
+def distinct_index_values(scan: Stream, index: str) -> Stream:
+    """The distinct values of an index, in index order, read lazily."""
+    table = scan.table
+    pk = table.primary_key
+    if index == pk:
+        return MapStream(scan, _field_of(pk))
+    scan.with_values = True  # type: ignore[attr-defined]
+    last: list = []
+
+    async def pick(batch: list) -> list:
+        out = []
+        for value, _ in batch:
+            if not last or D.cmp(last[0], value) != 0:
+                last[:] = [value]
+                out.append(value)
+        return out
+
+    from ..stream import BatchMapStream
+
+    return BatchMapStream(scan, pick)
+
+
+def _field_of(name: str) -> Callable[[Any], Awaitable[Any]]:
+    async def pick(doc: Any) -> Any:
+        return doc[name]
+
+    return pick
+
+
+async def distinct_computed(env: Env, src: Stream, index: str, at: Any) -> list:
+    """Distinct index values of the rows of a slice taken on another index."""
+    table = src.table
+    fn = None if index == table.primary_key else table.store.index_function(index)
+    if fn is None and index != table.primary_key:
+        table.check_index_usable(index)
+    acc = DistinctAcc()
+    for doc in await to_list(env, src, at):
+        for v in ([doc[index]] if fn is None else fn(doc)):
+            await acc.add(v)
+    return acc.result()

@@ -402,7 +402,18 @@ class AscDesc(Term):
     async def eval(self, env: Env) -> Any:
         from ..values import Ordering
 
+        if not ordering_allowed(self):
+            raise ReqlCompileError(f"{self.name.upper()} may only be used as an argument to ORDER_BY or UNION.", self)
         return Ordering(await self.args[0].eval(env), self.tt == T.DESC)
+
+
+def ordering_allowed(t: Term) -> bool:
+    """r.asc/r.desc are arguments of order_by or union (in union's array of orderings)."""
+    parent = t.parent
+    if parent is not None and parent.tt == T.MAKE_ARRAY:
+        parent = parent.parent
+        return parent is not None and parent.tt == T.UNION
+    return parent is not None and parent.tt in (T.ORDER_BY, T.UNION)
 
 
 @term(T.DESC)

@@ -9,52 +9,59 @@ from .. import datum as D
 from ..errors import ReqlNonExistenceError, ReqlQueryLogicError
 
 LITERAL = "LITERAL"
+STRAY_LITERAL = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update "
+    "and cannot nest inside other literals."
+)
 
 
 def is_literal(v: Any) -> bool:
     return type(v) is dict and v.get(D.REQL_TYPE) == LITERAL
 
 
+def is_plain_object(v: Any) -> bool:
+    return type(v) is dict and D.REQL_TYPE not in v
+
+
 def merge_docs(old: Any, patch: Any) -> Any:
-    """RethinkDB's merge: objects merge recursively; r.literal replaces; others replace."""
+    """RethinkDB's merge: objects merge recursively, anything else replaces;
+    ``r.literal(v)`` inside the patch replaces (``r.literal()`` removes the field)."""
     if is_literal(patch):
-        return strip_literals(patch.get("value"), top=True) if "value" in patch else None
-    if type(old) is not dict or type(patch) is not dict or D.REQL_TYPE in old:
+        raise ReqlQueryLogicError(STRAY_LITERAL)
+    if not is_plain_object(patch):
         return strip_literals(patch)
-    out = dict(old)
+    out = dict(old) if is_plain_object(old) else {}
     for k, v in patch.items():
         if is_literal(v):
             if "value" in v:
-                out[k] = strip_literals(v["value"], top=True)
+                out[k] = v["value"]
             else:
                 out.pop(k, None)
-        elif type(v) is dict and type(out.get(k)) is dict and D.REQL_TYPE not in v:
-            out[k] = merge_docs(out[k], v)
+        elif is_plain_object(v):
+            out[k] = merge_docs(out.get(k), v)
         else:
             out[k] = strip_literals(v)
     return out
 
 
-def strip_literals(v: Any, top: bool = False) -> Any:
-    """Literals outside merge/update are an error; nested ones too."""
+def strip_literals(v: Any) -> Any:
+    """A value outside a merge patch: any r.literal left in it is stray."""
     t = type(v)
     if t is dict:
         if v.get(D.REQL_TYPE) == LITERAL:
-            raise ReqlQueryLogicError(
-                "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and cannot nest inside other literals."
-            )
-        if any(type(x) in (dict, list) for x in v.values()):
-            return {k: strip_literals(x) for k, x in v.items()}
-        return v
-    if t is list:
-        if any(type(x) in (dict, list) for x in v):
-            return [strip_literals(x) for x in v]
+            raise ReqlQueryLogicError(STRAY_LITERAL)
+        for x in v.values():
+            strip_literals(x)
+    elif t is list:
+        for x in v:
+            strip_literals(x)
     return v
 
 
 def get_field(obj: Any, field: str) -> Any:
     if type(obj) is not dict:
-        raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{D.print_datum(obj)}`.")
+        error = ReqlNonExistenceError if obj is None else ReqlQueryLogicError
+        raise error(f"Cannot perform get_field on a non-object non-sequence `{D.print_datum(obj)}`.")
     try:
         return obj[field]
     except KeyError:
