@@ -120,3 +120,30 @@ def test_stop_answers_empty_sequence(server):
     assert c.query(1, [3]) == {"t": 2, "r": [], "n": []}
     assert c.query(1, [2]) == {"t": CLIENT_ERROR, "r": ["Token 1 not in stream cache."], "b": []}
     c.close()
+
+
+def test_v0_4_handshake_with_auth_key(server):
+    import json as _json
+
+    with socket.create_connection((server.host, server.port), timeout=5) as s:
+        s.sendall(struct.pack("<LL", 0x400C2D20, 0) + struct.pack("<L", 0x7E6970C7))
+        reply = b""
+        while not reply.endswith(b"\0"):
+            reply += s.recv(64)
+        assert reply == b"SUCCESS\0"
+        body = b'[1, [24, [20, 22]]]'
+        s.sendall(struct.pack("<QL", 3, len(body)) + body)
+        data = b""
+        while len(data) < 12 or len(data) < 12 + struct.unpack("<L", data[8:12])[0]:
+            data += s.recv(4096)
+        assert struct.unpack("<Q", data[:8])[0] == 3
+        assert _json.loads(data[12:]) == {"t": 1, "r": [42]}
+
+
+def test_v0_4_wrong_auth_key(server):
+    with socket.create_connection((server.host, server.port), timeout=5) as s:
+        s.sendall(struct.pack("<LL", 0x400C2D20, 5) + b"wrong" + struct.pack("<L", 0x7E6970C7))
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    assert data == b"ERROR: Incorrect authorization key.\n\x00"
