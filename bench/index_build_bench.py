@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -115,8 +116,6 @@ def build(r: RethinkDB, conn: Any, target: Target, index: str, docs: int, priori
 
 
 def cpu_count() -> int:
-    import os
-
     return os.cpu_count() or 1
 
 
@@ -185,7 +184,7 @@ def run(args: argparse.Namespace) -> dict:
             measured = build_under_reads(r, conn, target, index, args.docs, priority)
             report[f"build_with_reads_{priority}"] = measured
             print_build(f"build ({priority} priority) with the read loop", measured["build"])
-            print_reads(f"point reads during that build", measured["reads"])
+            print_reads("point reads during that build", measured["reads"])
         return report
     finally:
         target.stop()

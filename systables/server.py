@@ -138,22 +138,18 @@ class Server:
             self.close()
 
     async def _listen_driver(self, nursery: trio.Nursery) -> None:
-        from .net import serve_connection
+        from .net import accept_connections, open_listener
 
         port = self.options.driver_port + self.options.port_offset if self.options.driver_port else 0
+        listeners = []
         for host in self.options.bind:
-            listeners = await trio.open_tcp_listeners(port, host=host)
-            for listener in listeners:
-                addr = listener.socket.getsockname()
-                self.driver_addresses.append((addr[0], addr[1]))
-                port = addr[1]
-            nursery.start_soon(self._accept_loop, listeners, serve_connection)
-
-    async def _accept_loop(self, listeners: list, handler: Any) -> None:
-        async def handle(stream: trio.SocketStream) -> None:
-            await handler(self, stream)
-
-        await trio.serve_listeners(handle, listeners)
+            listener = open_listener(host, port)
+            addr = listener.getsockname()
+            self.driver_addresses.append((addr[0], addr[1]))
+            port = addr[1]  # with port 0, every address gets the port the first one got
+            listeners.append(listener)
+        for listener in listeners:
+            nursery.start_soon(accept_connections, self, listener)
 
     async def _listen_http(self, nursery: trio.Nursery) -> None:
         try:

@@ -18,13 +18,13 @@ import orjson
 import trio
 
 from .jobs.registry import Job
-from .protocol.query import QueryParseError, parse_query
+from .protocol.query import ParsedQuery, QueryParseError, parse_query
 from .reql import errors as E
 from .reql.context import DEFAULT_ARRAY_LIMIT, QueryContext
 from .reql.datum import MinMaxVal
 from .reql.ql2 import ErrorType, QueryType, ResponseNote, ResponseType
 from .reql.stream import Stream
-from .reql.term import Env, Term, compile_query
+from .reql.term import Env, Term, compile_checked, compile_query
 from .reql.values import DbVal, GroupedData, GroupedStream, SingleSelection, Val
 
 if TYPE_CHECKING:
@@ -112,6 +112,26 @@ EMPTY_SEQUENCE = b'{"t":2,"r":[],"n":[]}'
 # ---------------------------------------------------------------------------
 
 @dataclass
+class Prepared:
+    """A START to run the usual way, with whatever the quick path already did."""
+
+    term: Term | None = None
+    optargs: dict[str, Term] = field(default_factory=dict)
+    ctx: QueryContext | None = None
+    value: Any = None  # a stream the quick path produced (nothing read from it yet)
+
+
+QUICK_OPTARGS = frozenset({"db", "noreply", "profile", "read_mode", "binary_format", "time_format", "group_format"})
+
+
+def quick_profile(parsed: ParsedQuery, ctx: QueryContext) -> Any:
+    if not parsed.profile:
+        return None
+    ms = (time.time() - ctx.start_time) * 1000
+    return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": document_samples(ctx)}]
+
+
+@dataclass
 class BatchLimits:
     min_rows: int = 1
     max_rows: int | None = None
@@ -157,13 +177,22 @@ class Session:
     # -- entry point ---------------------------------------------------------
     async def handle(self, token: int, payload: bytes) -> bytes | None:
         """Run one request; returns the response body, or None when nothing is sent."""
+        parsed = self.parse(payload)
+        if type(parsed) is bytes:
+            return parsed
+        return await self.dispatch(token, parsed)  # type: ignore[arg-type]
+
+    def parse(self, payload: bytes) -> ParsedQuery | bytes:
+        """The parsed query, or the CLIENT_ERROR body answering a malformed one."""
         try:
-            parsed = parse_query(payload)
+            return parse_query(payload)
         except QueryParseError as e:
             return client_error(e.message)
+
+    async def dispatch(self, token: int, parsed: ParsedQuery, prepared: "Prepared | None" = None) -> bytes | None:
         qt = parsed.type
         if qt == QueryType.START:
-            return await self._start(token, parsed.term, parsed.global_optargs or {})
+            return await self._start(token, parsed.term, parsed.global_optargs or {}, prepared)
         if qt == QueryType.CONTINUE:
             return await self._continue(token)
         if qt == QueryType.STOP:
@@ -177,15 +206,54 @@ class Session:
             return body(int(ResponseType.SERVER_INFO), [self.server.server_info()])
         return client_error(f"Server could not parse query: Unrecognized QueryType: {qt}.")
 
+    # -- quick queries ---------------------------------------------------------
+    async def answer_quickly(self, token: int, parsed: ParsedQuery) -> "bytes | None | Prepared":
+        """Answer a START made only of terms that never wait (point reads, datum
+        operations) at once, without a task, a cancel scope or a jobs entry:
+        nothing can observe it while it runs, and nothing can interrupt it.
+
+        Returns the response (None when nothing is sent), or a ``Prepared``
+        query to run the usual way."""
+        raw_optargs = parsed.global_optargs or {}
+        if parsed.type != QueryType.START or token in self.queries or not QUICK_OPTARGS.issuperset(raw_optargs):
+            return Prepared()
+        noreply = static_bool(raw_optargs.get("noreply"))
+        try:
+            term, optargs, never_waits = compile_start(parsed.term, raw_optargs)
+            if not never_waits:
+                return Prepared(term, optargs)
+            ctx = QueryContext(self.server, self.user, optargs)
+            self.server.jobs.queries_started.add()
+            value = await term.eval(Env(ctx))
+            if isinstance(value, Stream):
+                return Prepared(term, optargs, ctx, value)
+            value = await resolve_result(value, None)
+            response = body(int(ResponseType.SUCCESS_ATOM), [value], p=quick_profile(parsed, ctx))
+        except E.ReqlError as err:
+            response = error_body(err)
+        except RecursionError:
+            response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
+        except Exception as exc:  # a bug: answer, log, keep serving
+            self.server.log_exception(exc)
+            response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+        return None if noreply else response
+
     # -- START ---------------------------------------------------------------
-    async def _start(self, token: int, raw_term: Any, raw_optargs: dict) -> bytes | None:
+    async def _start(self, token: int, raw_term: Any, raw_optargs: dict, prepared: "Prepared | None" = None) -> bytes | None:
         if token in self.queries:
             return client_error(f"ERROR: duplicate token {token}")
         noreply = static_bool(raw_optargs.get("noreply"))
         profile = static_bool(raw_optargs.get("profile"))
+        first_value = None
         try:
-            term, optargs = compile_start(raw_term, raw_optargs)
-            ctx = QueryContext(self.server, self.user, optargs)
+            if prepared is not None and prepared.term is not None:
+                term, optargs = prepared.term, prepared.optargs
+            else:
+                term, optargs, _ = compile_start(raw_term, raw_optargs)
+            if prepared is not None and prepared.ctx is not None:
+                ctx, first_value = prepared.ctx, prepared.value
+            else:
+                ctx = QueryContext(self.server, self.user, optargs)
             limits = await read_limits(ctx, optargs)
         except E.ReqlError as err:
             return None if noreply else error_body(err)
@@ -196,9 +264,10 @@ class Session:
             return None if noreply else client_error("Too many concurrent queries on this connection.")
         job = self._make_job(raw_term)
         q = Query(token, raw_term, term, ctx, noreply, profile, limits, job)
+        q.stream = first_value
         job.on_kill = lambda by_user, q=q: self.interrupt(q, E.KILLED_BY_JOBS)
         self.queries[token] = q
-        self.server.jobs.add(job)
+        self.server.jobs.add(job, counted=first_value is None)
         if noreply:
             self.noreply_running.add(q)
         try:
@@ -299,7 +368,7 @@ class Session:
         return interrupted_body(reason)
 
     async def _evaluate(self, q: Query, first: bool, started: float) -> bytes:
-        if first:
+        if first and q.stream is None:
             value = await q.term.eval(Env(q.ctx))
             value = await resolve_result(value, q)
             if not isinstance(value, Stream):
@@ -415,7 +484,8 @@ def static_bool(v: Any) -> bool:
     return False
 
 
-def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Term]]:
+def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Term], bool]:
+    """The compiled term and global optargs, and whether the query never waits."""
     optargs: dict[str, Term] = {}
     for name, raw in raw_optargs.items():
         if name not in ACCEPTABLE_OPTARGS:
@@ -423,7 +493,8 @@ def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Ter
         optargs[name] = compile_query(raw)
     if "db" not in optargs:
         optargs["db"] = default_db_term()
-    return compile_query(raw_term), optargs
+    term, never_waits = compile_checked(raw_term)
+    return term, optargs, never_waits
 
 
 @functools.cache
@@ -485,10 +556,10 @@ async def read_limits(ctx: QueryContext, optargs: dict[str, Term]) -> BatchLimit
     return lim
 
 
-async def resolve_result(value: Any, q: Query) -> Any:
+async def resolve_result(value: Any, q: Query | None) -> Any:
     """Turn the root value into a datum or a stream to send."""
     if isinstance(value, Stream):
-        if value.is_array_like():
+        if value.is_array_like() and q is not None:
             from .reql.stream import collect
 
             return await collect(value, q.ctx.array_limit)

@@ -89,9 +89,10 @@ class JobRegistry:
         self._jobs: dict[tuple[str, str], list[Job]] = {}
         self.queries_started = RateCounter()
 
-    def add(self, job: Job) -> Job:
+    def add(self, job: Job, counted: bool = True) -> Job:
+        """Report ``job``; ``counted=False`` when its query was already counted as started."""
         self._jobs.setdefault(job.key, []).append(job)
-        if job.type == "query":
+        if job.type == "query" and counted:
             self.queries_started.add()
         return job
 

@@ -432,6 +432,7 @@ class Compiler:
         self.nondeterministic = False
         self.writes_legal = True  # false inside the functions of stream operations
         self.implicit_depth = 0  # one-argument functions around the term being compiled
+        self.never_waits = True  # every term compiled so far is in NEVER_WAITING_TERMS
 
     def compile(self, raw: Any, parent: Term | None = None, frame: int | str | None = None, depth: int = 0) -> Term:
         if depth > MAX_NESTING:
@@ -471,6 +472,8 @@ class Compiler:
             if len(args_raw) != 1:
                 raise ReqlCompileError(f"Expected 1 argument but found {len(args_raw)}.")
             return datum_node(datum_from_wire(args_raw[0]))
+        if tt not in NEVER_WAITING_TERMS:
+            self.never_waits = False
         cls = TERMS.get(tt)
         if cls is None:
             spec = ARITY.get(tt)
@@ -660,6 +663,32 @@ def compile_query(raw: Any) -> Term:
     """Compile a START's term; raises ReqlCompileError / ReqlQueryLogicError."""
     register_terms()
     return Compiler().compile(raw)
+
+
+def compile_checked(raw: Any) -> tuple[Term, bool]:
+    """Compile a term; also says whether it is made only of terms that never wait."""
+    register_terms()
+    compiler = Compiler()
+    term = compiler.compile(raw)
+    return term, compiler.never_waits
+
+
+# Terms whose evaluation never reaches a scheduling point (point reads and datum
+# operations): a query made only of these cannot wait, so the server answers it
+# without the machinery that makes waiting queries interruptible.
+NEVER_WAITING_TERMS = frozenset(
+    int(t)
+    for t in (
+        TermType.DATUM, TermType.MAKE_ARRAY, TermType.MAKE_OBJ, TermType.DB, TermType.TABLE, TermType.GET,
+        TermType.GET_FIELD, TermType.BRACKET, TermType.PLUCK, TermType.WITHOUT, TermType.HAS_FIELDS,
+        TermType.KEYS, TermType.VALUES, TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT,
+        TermType.GE, TermType.NOT, TermType.AND, TermType.OR, TermType.ADD, TermType.SUB, TermType.MUL,
+        TermType.DIV, TermType.MOD, TermType.FLOOR, TermType.CEIL, TermType.ROUND, TermType.BRANCH,
+        TermType.TYPE_OF, TermType.NOW, TermType.EPOCH_TIME, TermType.APPEND, TermType.PREPEND,
+        TermType.DB_LIST, TermType.TABLE_LIST, TermType.MINVAL, TermType.MAXVAL, TermType.UPCASE,
+        TermType.DOWNCASE,
+    )
+)
 
 
 @functools.cache

@@ -41,6 +41,12 @@ class IndexMeta:
     ready: bool = False
     progress: float = 0.0
     keyspace: int = 0  # assigned by the engine
+    # Construction state, persisted so that a build resumes after a restart:
+    # the primary-key encoding of the last document indexed (None: from the
+    # start), and the operator's controls (pause, priority "normal" | "low").
+    build_after: bytes | None = None
+    paused: bool = False
+    priority: str = "normal"
 
 
 @dataclass

@@ -36,9 +36,13 @@ import math
 import struct
 from typing import Any
 
-from ..reql.datum import REQL_TYPE, type_name
+from ..reql.datum import MAXVAL, MINVAL, REQL_TYPE, type_name
 from .errors import BadKeyType, KeyTooLong
 
+# r.minval / r.maxval only occur inside scan bounds (``between([1, r.minval], ..)``),
+# never in stored keys: below / above every type, but above an array's end marker,
+# so that ``[1] < [1, r.minval]`` as in RethinkDB.
+TAG_MINVAL = 0x08
 TAG_ARRAY = 0x10
 TAG_BOOL = 0x20
 TAG_NULL = 0x30
@@ -48,6 +52,7 @@ TAG_BINARY = 0x60
 TAG_GEOMETRY = 0x70
 TAG_TIME = 0x80
 TAG_STRING = 0x90
+TAG_MAXVAL = 0xF0
 
 _END = 0x00
 _FIELD = 0x01
@@ -57,6 +62,7 @@ _MASK = (1 << 64) - 1
 _DOUBLE = struct.Struct(">d")
 _U64 = struct.Struct(">Q")
 _U16 = struct.Struct(">H")
+_TRAILER = struct.Struct(">HH")  # duplicate tag, length of the primary-key encoding
 _INT64_LIMIT = 2**63
 
 # RethinkDB's limit on its internal primary-key string (type letter included).
@@ -134,6 +140,8 @@ def _encode_into(v: Any, out: bytearray, zones: list[str] | None) -> None:
         out.append(TAG_NULL)
     elif t is dict:
         _encode_dict(v, out, zones)
+    elif v is MINVAL or v is MAXVAL:
+        out.append(TAG_MINVAL if v is MINVAL else TAG_MAXVAL)
     else:
         raise TypeError(f"not a datum: {v!r}")
 
@@ -314,7 +322,7 @@ def primary_key_size(key: Any) -> int:
 
 def index_entry(order_key: bytes, exact: bytes, pk_enc: bytes, tag: int) -> tuple[bytes, bytes]:
     """(key body, stored value) of one index entry; see ``encode_both``."""
-    trailer = _U16.pack(tag) + _U16.pack(len(pk_enc))
+    trailer = _TRAILER.pack(tag, len(pk_enc))
     if len(order_key) > MAX_INDEX_VALUE_BYTES:
         return order_key[:MAX_INDEX_VALUE_BYTES] + pk_enc + trailer, exact
     return order_key + pk_enc + trailer, b"" if exact == order_key else exact

@@ -188,10 +188,15 @@ class TableStore:
         ix_prefix = catalog.keyspace_prefix(meta.keyspace)
         return self._s._track(IndexScan(self._s._data, ix_prefix, self._prefix, lo, hi, lo_open, hi_open, reverse))
 
-    def index_build_chunk(self, name: str, after_pk_key: bytes | None, max_rows: int) -> tuple[bytes | None, int]:
+    def index_build_chunk(
+        self, name: str, after_pk_key: bytes | None, max_rows: int, progress: float | None = None
+    ) -> tuple[bytes | None, int]:
         """Write the entries of ``name`` for up to max_rows documents after
         ``after_pk_key`` (a primary-key encoding; None = from the start), reading
-        live data.  Returns (last key done, rows done); last key None = finished."""
+        live data.  Returns (last key done, rows done); last key None = finished.
+
+        The resume point (and ``progress``, if given) is persisted in the same
+        batch as the entries, so a restarted build continues where it stopped."""
         meta = self._index(name)
         fn = self._index_fn(name)
         start = self._prefix + (b"" if after_pk_key is None else after_pk_key + b"\x00")
@@ -200,12 +205,17 @@ class TableStore:
         handle = self._s._data_handle
         ix_prefix = catalog.keyspace_prefix(meta.keyspace)
         plen = len(self._prefix)
+        unpack = codec.unpack
+        put = wb.put
         for key, raw in rows:
-            for body, stored in _entries(fn, codec.unpack(raw), key[plen:]).items():
-                wb.put(ix_prefix + body, stored, handle)
-        if len(wb):
-            self._s._write(wb)
+            for body, stored in _entries(fn, unpack(raw), key[plen:]).items():
+                put(ix_prefix + body, stored, handle)
         last = rows[-1][0][plen:] if len(rows) == max_rows else None
+        meta.build_after = last
+        if progress is not None:
+            meta.progress = progress
+        wb.put(catalog.table_key(self.meta.id), catalog.pack_table(self.meta))
+        self._s._write(wb)
         return last, len(rows)
 
     def set_index_ready(self, name: str, ready: bool) -> None:
@@ -213,16 +223,26 @@ class TableStore:
         meta.ready = ready
         if ready:
             meta.progress = 1.0
+            meta.build_after = None
         self._s._save_table(self.meta)
 
     def set_index_progress(self, name: str, progress: float) -> None:
         self._index(name).progress = progress
         self._s._save_table(self.meta)
 
+    def set_index_control(self, name: str, *, paused: bool | None = None, priority: str | None = None) -> None:
+        """Persist an operator's control of a build (pause, priority)."""
+        meta = self._index(name)
+        if paused is not None:
+            meta.paused = paused
+        if priority is not None:
+            meta.priority = priority
+        self._s._save_table(self.meta)
+
     def clear_index(self, name: str) -> None:
         """Delete every entry of ``name`` and mark it not ready, for a rebuild."""
         meta = self._index(name)
-        meta.ready, meta.progress = False, 0.0
+        meta.ready, meta.progress, meta.build_after = False, 0.0, None
         self._s._save_table(self.meta, wipe=[meta.keyspace])
 
     def index_function(self, name: str) -> IndexFn | None:
@@ -298,9 +318,17 @@ def _stream(reader: RangeReader, plen: int, total: int, chunk_rows: int) -> Iter
 def _entries(fn: IndexFn, doc: dict, pk_enc: bytes) -> dict[bytes, bytes]:
     """Entry key bodies → stored values for one document; duplicates of a value
     (as multi indexes may produce) get distinct tags."""
+    values = fn(doc)
+    if len(values) == 1:  # the common case, on every write and build: no tags to track
+        try:
+            order_key, exact = encode_both(values[0])
+        except TypeError:
+            return {}
+        body, stored = index_entry(order_key, exact, pk_enc, 0)
+        return {body: stored}
     entries: dict[bytes, bytes] = {}
     seen: dict[bytes, int] = {}
-    for value in fn(doc):
+    for value in values:
         try:
             order_key, exact = encode_both(value)
         except TypeError:

@@ -1,3 +1,223 @@
-"""Secondary index terms: index_create, index_drop, index_list, index_rename, index_status, index_wait."""
+"""Secondary index terms: index_create, index_drop, index_list, index_rename,
+index_status, index_wait.
+
+``index_create`` registers the index and returns at once; the build runs in
+the background (``systables.indexes``).  Errors raised by the cluster layer in
+RethinkDB (already exists, does not exist, not found) are OP_FAILED without a
+backtrace; argument errors are QUERY_LOGIC.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from ...indexes import (
+    NOT_DETERMINISTIC,
+    builds_of,
+    compile_index_fn,
+    constant_function,
+    datum_to_wire,
+    default_function,
+    encode_definition,
+    function_of,
+    index_binary,
+    parse_index_binary,
+    term_to_wire,
+)
+from ...storage import IndexMeta
+from ..errors import ReqlOpFailedError, ReqlQueryLogicError
+from ..ql2 import TermType as T
+from ..tables import TableVal
+from ..term import Env, Term, as_bool, as_datum, term
+from ..values import FuncVal
+from .db_table import table_arg
+
+SYSTEM_CREATE = "Database `rethinkdb` is special; you can't create secondary indexes on the tables in it."
+
+
+def check_not_primary_key(name: str, table: TableVal) -> None:
+    if name == table.primary_key:
+        raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
+
+
+def does_not_exist(name: str, table: TableVal) -> ReqlOpFailedError:
+    return ReqlOpFailedError(f"Index `{name}` does not exist on table `{table.qualified_name}`.")
+
+
+def not_found(name: str, table: TableVal) -> ReqlOpFailedError:
+    return ReqlOpFailedError(f"Index `{name}` was not found on table `{table.qualified_name}`.")
+
+
+class IndexTerm(Term):
+    """Index administration: the table comes first; changes need `config`."""
+
+    deterministic = False
+
+    async def table(self, env: Env) -> TableVal:
+        return table_arg(await self.args[0].eval(env), self.args[0])
+
+    @staticmethod
+    def require_config(env: Env, table: TableVal) -> None:
+        env.ctx.server.auth.require(env.ctx.user, "config", table.db_id, table.id)
+
+    async def names(self, env: Env) -> list[str]:
+        return [await self.arg_str(env, i) for i in range(1, len(self.args))]
+
+
+@term(T.INDEX_CREATE)
+class IndexCreate(IndexTerm):
+    async def eval(self, env: Env) -> dict:
+        table = await self.table(env)
+        name = await self.arg_str(env, 1)
+        check_not_primary_key(name, table)
+        func, multi, geo = await self.definition(env)
+        if table.system is not None:
+            raise ReqlOpFailedError(SYSTEM_CREATE)
+        self.require_config(env, table)
+        store = table.store
+        if name in store.meta.indexes:
+            raise ReqlOpFailedError(f"Index `{name}` already exists on table `{table.qualified_name}`.")
+        server = env.ctx.server
+        fn = compile_index_fn(server, func, multi, geo)
+        meta = store.create_index(IndexMeta(name, encode_definition(func, multi, geo), multi=multi, geo=geo), fn)
+        builds_of(server).start(store, meta)
+        return {"created": 1}
+
+    async def definition(self, env: Env) -> tuple[Any, bool, bool]:
+        """(function wire term, multi, geo): a function, a BINARY from
+        index_status (whose flags the optargs may override), or r.row[name]."""
+        multi = geo = False
+        if len(self.args) == 3:
+            func, multi, geo = await self.function_arg(env)
+        else:
+            func = default_function(await self.arg_str(env, 1))
+        multi = as_bool(await self.opt_datum(env, "multi", multi))
+        geo = as_bool(await self.opt_datum(env, "geo", geo))
+        return func, multi, geo
+
+    async def function_arg(self, env: Env) -> tuple[Any, bool, bool]:
+        """The third argument, evaluated as RethinkDB does: a BINARY is an
+        index definition, a function must be deterministic, any other value
+        is a constant."""
+        arg = self.args[2]
+        value = await arg.eval(env)
+        if type(value) is bytes:
+            return parse_index_binary(value)
+        if isinstance(value, FuncVal):
+            if not value.deterministic or value.term is None or value.term.tt != T.FUNC:
+                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
+            return term_to_wire(value.term), False, False
+        return constant_function(datum_to_wire(as_datum(value, arg))), False, False
+
+
+@term(T.INDEX_DROP)
+class IndexDrop(IndexTerm):
+    async def eval(self, env: Env) -> dict:
+        table = await self.table(env)
+        name = await self.arg_str(env, 1)
+        if table.system is not None:
+            raise does_not_exist(name, table)
+        self.require_config(env, table)
+        meta = table.store.meta.indexes.get(name)
+        if meta is None:
+            raise does_not_exist(name, table)
+        table.store.drop_index(name)
+        builds_of(env.ctx.server).stop(meta)
+        return {"dropped": 1}
+
+
+@term(T.INDEX_LIST)
+class IndexList(IndexTerm):
+    async def eval(self, env: Env) -> list:
+        table = await self.table(env)
+        if table.system is not None:
+            return []
+        return sorted(table.store.meta.indexes)
+
+
+@term(T.INDEX_RENAME)
+class IndexRename(IndexTerm):
+    async def eval(self, env: Env) -> dict:
+        table = await self.table(env)
+        old = await self.arg_str(env, 1)
+        new = await self.arg_str(env, 2)
+        overwrite = as_bool(await self.opt_datum(env, "overwrite", False))
+        check_not_primary_key(old, table)
+        check_not_primary_key(new, table)
+        if table.system is not None:
+            raise does_not_exist(old, table)
+        self.require_config(env, table)
+        indexes = table.store.meta.indexes
+        if old not in indexes:
+            raise does_not_exist(old, table)
+        if old == new:
+            return {"renamed": 0}
+        if new in indexes and not overwrite:
+            raise ReqlOpFailedError(f"Index `{new}` already exists on table `{table.qualified_name}`.")
+        self.rename(env, table, old, new)
+        return {"renamed": 1}
+
+    @staticmethod
+    def rename(env: Env, table: TableVal, old: str, new: str) -> None:
+        builds = builds_of(env.ctx.server)
+        replaced = table.store.meta.indexes.get(new)
+        meta = table.store.meta.indexes[old]
+        table.store.rename_index(old, new, overwrite=True)
+        if replaced is not None:
+            builds.stop(replaced)
+        builds.renamed(meta)
+
+
+class IndexStatusTerm(IndexTerm):
+    """index_status / index_wait: one row per index, sorted by name."""
+
+    async def selected(self, env: Env, table: TableVal) -> list[IndexMeta]:
+        names = await self.names(env)
+        if table.system is not None:
+            if names:
+                raise not_found(names[0], table)
+            return []
+        indexes = table.store.meta.indexes
+        for name in names:
+            if name not in indexes:
+                raise not_found(name, table)
+        chosen = set(names) if names else set(indexes)
+        return [indexes[n] for n in sorted(chosen)]
+
+    @staticmethod
+    def status(env: Env, meta: IndexMeta) -> dict:
+        from ..pretty import print_index_query
+
+        row = {
+            "index": meta.name,
+            "ready": meta.ready,
+            "function": index_binary(meta),
+            "multi": meta.multi,
+            "geo": meta.geo,
+            "outdated": False,
+            "query": print_index_query(meta.name, function_of(meta), meta.multi, meta.geo),
+        }
+        if not meta.ready:
+            row["progress"] = builds_of(env.ctx.server).progress(meta)
+        return row
+
+
+@term(T.INDEX_STATUS)
+class IndexStatus(IndexStatusTerm):
+    async def eval(self, env: Env) -> list:
+        table = await self.table(env)
+        return [self.status(env, meta) for meta in await self.selected(env, table)]
+
+
+@term(T.INDEX_WAIT)
+class IndexWait(IndexStatusTerm):
+    async def eval(self, env: Env) -> list:
+        table = await self.table(env)
+        while True:
+            if table.store is not None and table.store.dropped:
+                raise ReqlOpFailedError(f"Table `{table.qualified_name}` does not exist.")
+            metas = await self.selected(env, table)
+            if all(meta.ready for meta in metas):
+                return [self.status(env, meta) for meta in metas]
+            await builds_of(env.ctx.server).wait_ready(table.store, metas)
+
