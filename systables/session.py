@@ -20,12 +20,12 @@ import trio
 from .jobs.registry import Job
 from .protocol.query import ParsedQuery, QueryParseError, parse_query
 from .reql import errors as E
-from .reql.context import DEFAULT_ARRAY_LIMIT, QueryContext
+from .reql.context import QueryContext
 from .reql.datum import MinMaxVal
-from .reql.ql2 import ErrorType, QueryType, ResponseNote, ResponseType
+from .reql.ql2 import ErrorType, QueryType, ResponseType
 from .reql.stream import Stream
 from .reql.term import Env, Term, compile_checked, compile_query
-from .reql.values import DbVal, GroupedData, GroupedStream, SingleSelection, Val
+from .reql.values import GroupedData, GroupedStream, SingleSelection, Val
 
 if TYPE_CHECKING:
     from .server import Server

@@ -10,6 +10,7 @@ datum array eagerly, as RethinkDB does.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Awaitable, Callable
 
 import trio
@@ -21,8 +22,39 @@ FIRST_CHUNK = 8
 MAX_CHUNK = 1024
 
 
+SLICE_SECONDS = 0.001  # work between two yields of a query, for fairness and fast kills
+MIN_CHUNK = 16
+
+
 def next_chunk_size(n: int) -> int:
     return min(n * 2, MAX_CHUNK)
+
+
+class Pacer:
+    """Sizes a source's chunks so that its query yields every millisecond or so.
+
+    The time measured between two yields is the whole query's work on a chunk
+    (reading it, and whatever the consumers do with it), in this thread's CPU
+    time so that a busy machine does not shrink the chunks.  The chunk grows
+    while that work stays well under SLICE_SECONDS and shrinks past it, so
+    every query lets the others run, and a kill land, within milliseconds
+    whatever its cost per row.
+    """
+
+    __slots__ = ("chunk", "_resumed")
+
+    def __init__(self, first: int = FIRST_CHUNK) -> None:
+        self.chunk = first
+        self._resumed = time.thread_time()
+
+    async def pause(self) -> None:
+        busy = time.thread_time() - self._resumed
+        if busy > SLICE_SECONDS:
+            self.chunk = max(MIN_CHUNK, self.chunk // 2)
+        elif busy < SLICE_SECONDS / 2:
+            self.chunk = next_chunk_size(self.chunk)
+        await trio.lowlevel.checkpoint()
+        self._resumed = time.thread_time()
 
 
 class Stream(Val):
@@ -66,15 +98,15 @@ class ArrayStream(Stream):
     def __init__(self, items: list, chunk: int = MAX_CHUNK) -> None:
         self.items = items
         self.pos = 0
-        self.chunk = chunk
+        self.pacer = Pacer(chunk)
 
     async def next_batch(self) -> list | None:
         if self.pos >= len(self.items):
             return None
         start = self.pos
-        self.pos = min(len(self.items), start + self.chunk)
         if start:
-            await trio.lowlevel.checkpoint()
+            await self.pacer.pause()
+        self.pos = min(len(self.items), start + self.pacer.chunk)
         return self.items[start:self.pos]
 
     def is_array_like(self) -> bool:
@@ -96,7 +128,7 @@ class RangeStream(Stream):
     def __init__(self, start: int | float, stop: int | float | None) -> None:
         self.cur = start
         self.stop = stop
-        self.chunk = FIRST_CHUNK
+        self.pacer = Pacer()
 
     def is_infinite(self) -> bool:
         return self.stop is None
@@ -105,12 +137,11 @@ class RangeStream(Stream):
         stop = self.stop
         if stop is not None and self.cur >= stop:
             return None
-        n = self.chunk
+        await self.pacer.pause()
+        n = self.pacer.chunk
         end = self.cur + n if stop is None else min(stop, self.cur + n)
         batch = list(range(int(self.cur), int(end))) if type(self.cur) is int else _frange(self.cur, end)
         self.cur = end
-        self.chunk = next_chunk_size(n)
-        await trio.lowlevel.checkpoint()
         return batch
 
 

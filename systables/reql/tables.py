@@ -12,20 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-import time
 
-import trio
 
 from . import datum as D
 from .errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
-from .stream import FIRST_CHUNK, Stream, next_chunk_size
+from .stream import Pacer, Stream
 
 if TYPE_CHECKING:
     from .context import QueryContext
 
 UNORDERED, ASCENDING, DESCENDING = "UNORDERED", "ASCENDING", "DESCENDING"
-SLICE_SECONDS = 0.001  # work between two yields of a scan, for fairness and fast kills
-MIN_CHUNK = 16
 MAX_KEY_CHARS = 127  # RethinkDB's limit on a primary key's internal string, minus its type letter
 
 
@@ -260,8 +256,7 @@ class TableSlice(Stream):
         self.sorting = sorting or (DESCENDING if reverse else UNORDERED)
         self.typeof_name = typeof_name
         self.type_name = "TABLE_SLICE" if typeof_name == "TABLE_SLICE" else ("SELECTION" if typeof_name.startswith("SELECTION") else "TABLE")
-        self._chunk = FIRST_CHUNK
-        self._resumed = time.thread_time()
+        self._pacer = Pacer()
         self._done = is_empty_range(lo, hi, lo_open, hi_open)
 
     @property
@@ -283,22 +278,11 @@ class TableSlice(Stream):
         )
 
     def _next_chunk_size(self) -> int:
-        return self._chunk
+        return self._pacer.chunk
 
     async def _yield(self) -> None:
-        """Let other queries run (and a kill land) between two chunks.  The
-        chunk grows while the query's work on one chunk (reading it and what
-        the consumer does with it, in CPU time of this thread, so that a busy
-        machine does not shrink it) stays well under SLICE_SECONDS and shrinks
-        past it, so every query yields within milliseconds whatever its cost
-        per row."""
-        busy = time.thread_time() - self._resumed
-        if busy > SLICE_SECONDS:
-            self._chunk = max(MIN_CHUNK, self._chunk // 2)
-        elif busy < SLICE_SECONDS / 2:
-            self._chunk = next_chunk_size(self._chunk)
-        await trio.lowlevel.checkpoint()
-        self._resumed = time.thread_time()
+        """Let other queries run (and a kill land) between two chunks."""
+        await self._pacer.pause()
 
 
 def _unbounded_below(v: Any) -> bool:

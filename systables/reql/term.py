@@ -9,7 +9,6 @@ variables.
 
 from __future__ import annotations
 
-import base64
 import functools
 from typing import Any, Callable, ClassVar
 
