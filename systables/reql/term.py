@@ -559,6 +559,7 @@ def func_param_count(raw_params: Any) -> int:
 # datum at compile time (drivers send documents that way).
 
 NOT_STATIC: Any = object()
+MAX_SAFE_INT = D.MAX_SAFE
 
 
 def is_make_array(raw: list) -> bool:
@@ -578,6 +579,12 @@ def static_value(raw: Any, depth: int, longest: list[int]) -> Any:
     if t is dict:
         out = {}
         for k, v in raw.items():
+            tv = type(v)
+            # Plain strings, booleans, nulls and small integers need no work (most
+            # fields of most documents): skip the call for them.
+            if tv is str or tv is bool or v is None or (tv is int and -MAX_SAFE_INT <= v <= MAX_SAFE_INT):
+                out[k] = v
+                continue
             x = static_value(v, depth + 1, longest)
             if x is NOT_STATIC:
                 return NOT_STATIC

@@ -8,7 +8,7 @@ index (ready or not), and the table's exact document count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Iterator
 
 from rocksdict import WriteBatch
 
@@ -51,22 +51,33 @@ class TableStore:
         raw = self._s._data.get(self._prefix + encode_pk(pk))
         return None if raw is None else codec.unpack(raw)
 
-    def apply(self, ops: list[Op]) -> None:
-        """Write documents (None deletes) and their index entries in one batch."""
+    def apply(self, ops: list[Op], absent: Collection[Any] = ()) -> None:
+        """Write documents (None deletes) and their index entries in one batch.
+
+        ``absent`` holds primary keys the caller knows name no row (freshly
+        generated random ones): their old value is not looked up."""
         self._check_live()
         if not ops:
             return
         pk_encs = [encode_pk(pk) for pk, _ in ops]  # validate every key before writing anything
         news = [None if doc is None else codec.pack(doc) for _, doc in ops]
-        changes = self._changes(pk_encs, news, [doc for _, doc in ops])
+        known_absent = [type(pk) is str and pk in absent for pk, _ in ops] if absent else None
+        changes = self._changes(pk_encs, news, [doc for _, doc in ops], known_absent)
         self._write_changes(changes)
 
+    def _old_values(self, pk_encs: list[bytes], known_absent: list[bool] | None) -> list[bytes | None]:
+        prefix = self._prefix
+        if known_absent is None:
+            return self._s._data.get([prefix + e for e in pk_encs])
+        lookup = [prefix + e for e, skip in zip(pk_encs, known_absent) if not skip]
+        found = iter(self._s._data.get(lookup) if lookup else ())
+        return [None if skip else next(found) for skip in known_absent]
+
     def _changes(
-        self, pk_encs: list[bytes], news: list[bytes | None], docs: list[dict | None]
+        self, pk_encs: list[bytes], news: list[bytes | None], docs: list[dict | None], known_absent: list[bool] | None = None
     ) -> list[tuple[bytes, bytes | None, bytes | None, dict | None]]:
         """(pk encoding, old raw, new raw, new doc) for each op that changes something."""
-        prefix = self._prefix
-        olds = self._s._data.get([prefix + e for e in pk_encs])
+        olds = self._old_values(pk_encs, known_absent)
         latest: dict[bytes, bytes | None] = {}  # later ops on the same key see earlier ones
         changes = []
         for pk_enc, old, new, doc in zip(pk_encs, olds, news, docs):
