@@ -143,6 +143,9 @@ def whole_number(v: Any) -> int:
 class Catalog:
     def __init__(self, server: "Server") -> None:
         self.server = server
+        self._by_name: tuple[dict, dict] = ({}, {})
+        self._names_version = -1
+        self._names_of: Any = None
 
     @property
     def storage(self) -> Any:
@@ -150,10 +153,7 @@ class Catalog:
 
     # -- databases -----------------------------------------------------------
     def db_by_name(self, name: str) -> "DbMeta | None":
-        for db in self.storage.dbs.values():
-            if db.name == name:
-                return db
-        return None
+        return self._names()[0].get(name)
 
     def require_db(self, name: str) -> "DbMeta":
         db = self.db_by_name(name)
@@ -175,10 +175,23 @@ class Catalog:
         return sorted((t for t in self.storage.tables.values() if t.db_id == db_id), key=lambda t: t.name)
 
     def table_by_name(self, db_id: str, name: str) -> "TableMeta | None":
-        for t in self.storage.tables.values():
-            if t.db_id == db_id and t.name == name:
-                return t
-        return None
+        return self._names()[1].get((db_id, name))
+
+    def _names(self) -> tuple[dict[str, "DbMeta"], dict[tuple[str, str], "TableMeta"]]:
+        """Databases by name and tables by (db id, name), rebuilt after catalog changes
+        (every query resolves names: a scan of all tables would grow with their number)."""
+        storage = self.storage
+        if self._names_version != storage.catalog_version or self._names_of is not storage:
+            dbs: dict[str, DbMeta] = {}
+            for db in storage.dbs.values():
+                dbs.setdefault(db.name, db)
+            tables: dict[tuple[str, str], TableMeta] = {}
+            for t in storage.tables.values():
+                tables.setdefault((t.db_id, t.name), t)
+            self._by_name = (dbs, tables)
+            self._names_version = storage.catalog_version
+            self._names_of = storage
+        return self._by_name
 
     def require_table(self, db_name: str, db_id: str, name: str) -> "TableMeta":
         t = self.table_by_name(db_id, name)

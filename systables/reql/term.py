@@ -432,12 +432,18 @@ class Compiler:
         self.writes_legal = True  # false inside the functions of stream operations
         self.implicit_depth = 0  # one-argument functions around the term being compiled
         self.never_waits = True  # every term compiled so far is in NEVER_WAITING_TERMS
+        self.has_args_term = False  # r.args met: its parent's arity is known only at run time
 
     def compile(self, raw: Any, parent: Term | None = None, frame: int | str | None = None, depth: int = 0) -> Term:
         if depth > MAX_NESTING:
             raise ReqlCompileError(f"Query is nested too deeply (the limit is {MAX_NESTING} levels).")
         t = type(raw)
         node: Term | None = None
+        if t is str or t is bool or raw is None:  # the most common leaves
+            node = datum_node(raw)
+            node.parent = parent
+            node.frame = frame
+            return node
         if t is dict or (t is list and is_make_array(raw)):
             # Documents sent as literals become one datum node, not a term per value.
             longest = [0]
@@ -473,6 +479,8 @@ class Compiler:
             return datum_node(datum_from_wire(args_raw[0]))
         if tt not in NEVER_WAITING_TERMS:
             self.never_waits = False
+            if tt == _ARGS:
+                self.has_args_term = True
         cls = TERMS.get(tt)
         if cls is None:
             spec = ARITY.get(tt)
@@ -489,16 +497,19 @@ class Compiler:
             compile_ = self.compile
             node.args = [compile_(a, node, i, depth + 1) for i, a in enumerate(args_raw)]
             node.optargs = {k: compile_(v, node, k, depth + 1) for k, v in opts_raw.items()} if opts_raw else {}
-        basic = basic_terms()
-        if tt != _ARGS and any(type(a) is basic.Args for a in node.args):
-            node.check_optargs()  # the arity is known only once r.args is evaluated
-            spliced = basic.Spliced([], {})
-            spliced.inner = node
-            for a in node.args:
-                a.parent = node
-            return spliced
+        if self.has_args_term and tt != _ARGS:
+            basic = basic_terms()
+            if any(type(a) is basic.Args for a in node.args):
+                node.check_optargs()  # the arity is known only once r.args is evaluated
+                spliced = basic.Spliced([], {})
+                spliced.inner = node
+                for a in node.args:
+                    a.parent = node
+                return spliced
         node.check()
-        node.setup(self) if hasattr(node, "setup") else None
+        setup = getattr(cls, "setup", None)
+        if setup is not None:
+            setup(node, self)
         return node
 
     def _check_placement(self, tt: int, node: Term) -> None:
@@ -608,9 +619,19 @@ def datum_node(value: Any, longest_array: int = 0) -> Term:
         node = static_datum_class()([], {})
         node.longest_array = longest_array
     else:
-        node = datum_class()([], {})
+        cls = _datum_cls or datum_class()
+        node = cls.__new__(cls)
+        node.args = _NO_ARGS
+        node.optargs = _NO_OPTARGS
+        node.parent = node.frame = None
     node.value = value
     return node
+
+
+_datum_cls: Any = None
+# Shared by every datum node: datum nodes never get arguments.
+_NO_ARGS: list = []
+_NO_OPTARGS: dict = {}
 
 
 # Term types compared on every compiled term, as plain ints (enum lookups cost).
@@ -626,7 +647,9 @@ def basic_terms() -> Any:
 
 
 def datum_class() -> type:
-    return basic_terms().Datum
+    global _datum_cls
+    _datum_cls = basic_terms().Datum
+    return _datum_cls
 
 
 @functools.cache

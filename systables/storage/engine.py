@@ -82,6 +82,7 @@ class Storage:
         self._compactor = Compactor(db, self._data, jobs, server_id)
         self.dbs: dict[str, DbMeta] = {}
         self.tables: dict[str, TableMeta] = {}
+        self.catalog_version = 0  # grows with every change of databases or tables (names, moves)
         self._stores: dict[str, TableStore] = {}
         self._readers: weakref.WeakSet[Closable] = weakref.WeakSet()
         self._next_keyspace = 1
@@ -201,6 +202,7 @@ class Storage:
     # --- catalog: databases ----------------------------------------------------------
 
     def create_db(self, name: str, db_id: str | None = None) -> DbMeta:
+        self.catalog_version += 1
         self._check_open()
         if any(d.name == name for d in self.dbs.values()):
             raise AlreadyExists(f"database {name!r} exists")
@@ -210,6 +212,7 @@ class Storage:
         return meta
 
     def rename_db(self, db_id: str, new_name: str) -> None:
+        self.catalog_version += 1
         meta = self._db_meta(db_id)
         if any(d.name == new_name and d.id != db_id for d in self.dbs.values()):
             raise AlreadyExists(f"database {new_name!r} exists")
@@ -219,6 +222,7 @@ class Storage:
 
     def drop_db(self, db_id: str) -> list[TableMeta]:
         """Drop a database and its tables in one batch; returns the tables."""
+        self.catalog_version += 1
         self._db_meta(db_id)
         dropped = [t for t in self.tables.values() if t.db_id == db_id]
         wb = WriteBatch(raw_mode=True)
@@ -250,6 +254,7 @@ class Storage:
         write_acks: str = "majority",
         table_id: str | None = None,
     ) -> TableMeta:
+        self.catalog_version += 1
         self._db_meta(db_id)
         self._check_table_name(db_id, name, None)
         meta = TableMeta(table_id or str(uuid.uuid4()), db_id, name, primary_key, durability, write_acks)
@@ -263,6 +268,7 @@ class Storage:
 
     def update_table_meta(self, meta: TableMeta) -> None:
         """Apply a rename, a move to another database, durability or write_acks."""
+        self.catalog_version += 1
         current = self._table_meta(meta.id)
         self._db_meta(meta.db_id)
         self._check_table_name(meta.db_id, meta.name, meta.id)
@@ -273,6 +279,7 @@ class Storage:
     def drop_table(self, table_id: str) -> None:
         """Drop the catalog entry, documents and index entries in one batch
         (range deletions: O(1)); the space is reclaimed by a compaction."""
+        self.catalog_version += 1
         meta = self._table_meta(table_id)
         wb = WriteBatch(raw_mode=True)
         ranges = self._drop_table_into(wb, meta)
