@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from serverproc import ServerProcess, temp_server
+
+# Property tests must not fail because a busy machine generates inputs slowly.
+settings.register_profile("systables", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("systables")
 
 
 @pytest.fixture(scope="session")

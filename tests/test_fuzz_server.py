@@ -51,7 +51,7 @@ def assert_serving(srv) -> None:
     c.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(term=terms())
 def test_random_term_trees_are_answered(fuzz_server, term):
     c = RawClient(fuzz_server.host, fuzz_server.port)
@@ -68,7 +68,7 @@ def test_random_term_trees_are_answered(fuzz_server, term):
         c.close()
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.binary(max_size=64), token=st.integers(0, 2**64 - 1))
 def test_random_frames_are_answered_or_closed(fuzz_server, data, token):
     c = RawClient(fuzz_server.host, fuzz_server.port)

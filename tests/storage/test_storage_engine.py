@@ -79,7 +79,7 @@ pk_sets = st.lists(scalar_keys | st.lists(scalar_keys, max_size=2), min_size=0, 
 bounds = st.none() | scalar_keys
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(pk_sets, bounds, bounds, st.booleans(), st.booleans(), st.booleans())
 def test_scan_bounds_match_model(
     store: Storage, pks: list[Any], lo: Any, hi: Any, lo_open: bool, hi_open: bool, reverse: bool

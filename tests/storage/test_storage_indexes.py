@@ -72,7 +72,7 @@ def raw_entry_count(store: Storage, t: TableStore, name: str) -> int:
     return sum(1 for k in store._data.keys(from_key=prefix) if k.startswith(prefix))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(ops, min_size=1, max_size=3))
 def test_index_entries_follow_random_writes(store: Storage, batches: list[list[tuple[int, Any]]]) -> None:
     t = make_table(store)
@@ -86,7 +86,7 @@ def test_index_entries_follow_random_writes(store: Storage, batches: list[list[t
         assert [strict_eq(a[0], b[0]) for a, b in zip(reverse, expected[::-1])] == [True] * len(expected)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops, index_values, index_values, st.booleans(), st.booleans(), st.booleans())
 def test_index_scan_bounds(
     store: Storage, batch: list[tuple[int, Any]], lo: Any, hi: Any, lo_open: bool, hi_open: bool, reverse: bool
