@@ -362,28 +362,33 @@ class Insert(Term):
 
 
 class KeyGenerator:
-    """Random (version 4) UUIDs for documents inserted without a primary key.
-
-    Drawn 64 at a time from the OS: formatting them by hand costs a fraction of
-    ``str(uuid.uuid4())``, which shows on bulk inserts."""
-
-    BATCH = 64
+    """Random (version 4) UUIDs for the documents of one insert that come without
+    a primary key; remembers them (they name no row yet)."""
 
     def __init__(self, result: WriteResult) -> None:
         self.result = result
         self.issued: set[str] = set()
-        self._pool: list[str] = []
 
     def next(self) -> str:
-        if not self._pool:
-            self._pool = random_uuids(self.BATCH)
-        key = self._pool.pop()
+        key = random_uuid()
         self.issued.add(key)
         self.result.add_generated_key(key)
         return key
 
     def __contains__(self, key: object) -> bool:
         return key in self.issued
+
+
+_uuid_pool: list[str] = []
+UUID_BATCH = 64
+
+
+def random_uuid() -> str:
+    """Drawn 64 at a time from the OS and formatted by hand: a fraction of the
+    cost of ``str(uuid.uuid4())``, which shows on bulk inserts."""
+    if not _uuid_pool:
+        _uuid_pool.extend(random_uuids(UUID_BATCH))
+    return _uuid_pool.pop()
 
 
 def random_uuids(n: int) -> list[str]:
