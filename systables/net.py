@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from .fastpath import point_get
 from .protocol import framing, handshake
 from .reql import errors as E
 from .session import Prepared, Session, acquire, client_error
@@ -171,6 +172,11 @@ async def run_queries(server: "Server", session: Session, transport: Transport, 
             await send(token, parsed)
             return
         # V0_3 connections run their queries one at a time, in tasks, in order.
+        if concurrency > 1 and token not in session.queries:
+            response = point_get(session, parsed)  # type: ignore[arg-type]
+            if response is not None:
+                await send(token, response)
+                return
         outcome = await session.answer_quickly(token, parsed) if concurrency > 1 else Prepared()
         if type(outcome) is Prepared:
             await limiter.acquire()
