@@ -153,7 +153,7 @@ def bench_engine(args: argparse.Namespace) -> None:
         rows.append(("full manual compaction (after flush)", f"{secs:.1f} s"))
 
         keys = [rng.randrange(n) for _ in range(args.gets)]
-        count, secs = timed(lambda: point_gets(table, keys))
+        count, secs = timed(lambda keys=keys: point_gets(table, keys))
         rows.append((f"point gets (random, {count:,})", f"{count / secs:,.0f} gets/s"))
         del keys
         count, secs = timed(lambda: drain(table.scan()))
