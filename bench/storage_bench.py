@@ -179,19 +179,14 @@ def bench_engine(args: argparse.Namespace) -> None:
 
 def bench_keyspaces(args: argparse.Namespace) -> None:
     """Column family per table and index vs 4-byte key prefixes in one column family."""
-    from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch
+    from rocksdict import Cache, Rdict, WriteBatch
+
+    from systables.storage.engine import rocksdb_options
 
     cache = Cache(256 << 20)
 
     def options() -> Any:
-        opts = Options(raw_mode=True)
-        opts.create_if_missing(True)
-        opts.create_missing_column_families(True)
-        table = BlockBasedOptions()
-        table.set_bloom_filter(10, False)
-        table.set_block_cache(cache)
-        opts.set_block_based_table_factory(table)
-        return opts
+        return rocksdb_options(cache)  # the engine's own settings
 
     rng = random.Random(2)
     n = args.keyspace_docs
