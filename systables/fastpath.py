@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import catalog as C
+from .protocol import response
 from .reql.datum import MAX_SAFE
 from .reql.ql2 import QueryType
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 GET, TABLE, DB = 16, 15, 14
 # Global optargs that change nothing for a point read (the drivers apply the formats).
 HARMLESS_OPTARGS = frozenset({"db", "time_format", "binary_format", "group_format"})
-ATOM_HEAD = b'{"t":1,"r":['
 
 
 def point_get(session: "Session", parsed: "ParsedQuery") -> bytes | None:
@@ -49,9 +49,7 @@ def point_get(session: "Session", parsed: "ParsedQuery") -> bytes | None:
         return None
     server.jobs.queries_started.add()
     server.system.counters.note_read(table.id, 1)
-    from .session import dumps
-
-    return ATOM_HEAD + dumps(doc) + b"]}"
+    return response.atom(doc)
 
 
 def _target(parsed: "ParsedQuery") -> tuple[str, str, Any] | None:

@@ -231,7 +231,7 @@ def field_index_fn(field: str, multi: bool, geo: bool) -> IndexFn:
 
 def compile_function(func: Any) -> "Term":
     from .reql import terms  # noqa: F401  (registers every term class)
-    from .reql.term import Compiler
+    from .reql.compiler import Compiler
 
     return Compiler().compile(func)
 

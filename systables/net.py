@@ -22,8 +22,9 @@ import trio
 
 from .fastpath import point_get
 from .protocol import framing, handshake
+from .protocol.response import client_error
 from .reql import errors as E
-from .session import Prepared, Session, acquire, client_error
+from .session import Prepared, Session, acquire
 
 if TYPE_CHECKING:
     from .server import Server

@@ -14,17 +14,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import trio
 
 from .jobs.registry import Job
+from .protocol import response
 from .protocol.query import ParsedQuery, QueryParseError, parse_query
 from .reql import errors as E
 from .reql.context import QueryContext
 from .reql.datum import MinMaxVal
-from .reql.ql2 import ErrorType, QueryType, ResponseType
+from .reql.ql2 import QueryType
+from .reql.compiler import compile_checked, compile_query
 from .reql.stream import Stream
-from .reql.term import Env, Term, compile_checked, compile_query
+from .reql.term import Env, Term
 from .reql.values import GroupedData, GroupedStream, SingleSelection, Val
 
 if TYPE_CHECKING:
@@ -45,70 +46,6 @@ ACCEPTABLE_OPTARGS = frozenset(
 )
 
 
-def _bytes_default(v: Any) -> Any:
-    if type(v) is bytes:
-        import base64
-
-        return {"$reql_type$": "BINARY", "data": base64.b64encode(v).decode()}
-    if isinstance(v, MinMaxVal):
-        raise E.ReqlQueryLogicError(f"Cannot convert `{v!r}` to JSON.")
-    raise TypeError(f"not serialisable: {type(v).__name__}")
-
-
-def dumps(v: Any) -> bytes:
-    try:
-        return orjson.dumps(v, default=_bytes_default)
-    except orjson.JSONEncodeError as e:
-        cause = e.__cause__ or e.__context__
-        if isinstance(cause, E.ReqlError):
-            raise cause from None
-        raise E.ReqlInternalError(f"Unexpected exception: {e}") from None
-
-
-# ---------------------------------------------------------------------------
-# Response bodies.
-
-def body(t: int, r: list, *, b: list | None = None, e: int | None = None, p: Any = None, n: list | None = None) -> bytes:
-    out: dict[str, Any] = {"t": t}
-    if e is not None:
-        out["e"] = e
-    out["r"] = r
-    if b is not None:
-        out["b"] = b
-    if p is not None:
-        out["p"] = p
-    if n is not None:
-        out["n"] = n
-    return dumps(out)
-
-
-def rows_body(t: int, rows: list[bytes], notes: list[int], profile: Any) -> bytes:
-    head = b'{"t":%d,"r":[' % t
-    tail = b'],"n":' + orjson.dumps(notes)
-    if profile is not None:
-        tail += b',"p":' + dumps(profile)
-    return head + b",".join(rows) + tail + b"}"
-
-
-def error_body(err: E.ReqlError) -> bytes:
-    bt = err.backtrace() if err.response_type != ResponseType.CLIENT_ERROR else []
-    e = int(err.error_type) if err.response_type == ResponseType.RUNTIME_ERROR and err.error_type is not None else None
-    if err.response_type == ResponseType.RUNTIME_ERROR and e is None:
-        e = int(ErrorType.INTERNAL)
-    return body(int(err.response_type), [err.message], b=bt, e=e)
-
-
-def client_error(message: str) -> bytes:
-    return body(int(ResponseType.CLIENT_ERROR), [message], b=[])
-
-
-def interrupted_body(message: str) -> bytes:
-    return body(int(ResponseType.RUNTIME_ERROR), [message], b=[], e=int(ErrorType.OP_INDETERMINATE))
-
-
-EMPTY_SEQUENCE = b'{"t":2,"r":[],"n":[]}'
-
-
 # ---------------------------------------------------------------------------
 
 @dataclass
@@ -124,11 +61,11 @@ class Prepared:
 QUICK_OPTARGS = frozenset({"db", "noreply", "profile", "read_mode", "binary_format", "time_format", "group_format"})
 
 
-def quick_profile(parsed: ParsedQuery, ctx: QueryContext) -> Any:
-    if not parsed.profile:
+def evaluation_profile(ctx: QueryContext, wanted: bool, seconds: float) -> Any:
+    """The ``p`` of a response when the query asked for a profile."""
+    if not wanted:
         return None
-    ms = (time.time() - ctx.start_time) * 1000
-    return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": document_samples(ctx)}]
+    return [{"description": "Evaluating query.", "duration(ms)": seconds * 1000, "sub_tasks": document_samples(ctx)}]
 
 
 @dataclass
@@ -156,7 +93,6 @@ class Query:
     interrupt: str | None = None  # message of the interruption, or "stop"
     lock: trio.Lock = field(default_factory=trio.Lock)
     finished: trio.Event = field(default_factory=trio.Event)
-    started_batches: int = 0
 
 
 STOP = "stop"
@@ -187,7 +123,7 @@ class Session:
         try:
             return parse_query(payload)
         except QueryParseError as e:
-            return client_error(e.message)
+            return response.client_error(e.message)
 
     async def dispatch(self, token: int, parsed: ParsedQuery, prepared: "Prepared | None" = None) -> bytes | None:
         qt = parsed.type
@@ -199,12 +135,12 @@ class Session:
             return await self._stop(token)
         if qt == QueryType.NOREPLY_WAIT:
             if token in self.queries:
-                return client_error(f"ERROR: duplicate token {token}")
+                return response.client_error(f"ERROR: duplicate token {token}")
             await self._noreply_wait()
-            return body(int(ResponseType.WAIT_COMPLETE), [])
+            return response.wait_complete()
         if qt == QueryType.SERVER_INFO:
-            return body(int(ResponseType.SERVER_INFO), [self.server.server_info()])
-        return client_error(f"Server could not parse query: Unrecognized QueryType: {qt}.")
+            return response.server_info(self.server.server_info())
+        return response.client_error(f"Server could not parse query: Unrecognized QueryType: {qt}.")
 
     # -- quick queries ---------------------------------------------------------
     async def answer_quickly(self, token: int, parsed: ParsedQuery) -> "bytes | None | Prepared":
@@ -228,20 +164,15 @@ class Session:
             if isinstance(value, Stream):
                 return Prepared(term, optargs, ctx, value)
             value = await resolve_result(value, None)
-            response = body(int(ResponseType.SUCCESS_ATOM), [value], p=quick_profile(parsed, ctx))
-        except E.ReqlError as err:
-            response = error_body(err)
-        except RecursionError:
-            response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
-        except Exception as exc:  # a bug: answer, log, keep serving
-            self.server.log_exception(exc)
-            response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
-        return None if noreply else response
+            answer = response.atom(value, evaluation_profile(ctx, parsed.profile, time.time() - ctx.start_time))
+        except Exception as exc:
+            answer = self._failed(exc)
+        return None if noreply else answer
 
     # -- START ---------------------------------------------------------------
     async def _start(self, token: int, raw_term: Any, raw_optargs: dict, prepared: "Prepared | None" = None) -> bytes | None:
         if token in self.queries:
-            return client_error(f"ERROR: duplicate token {token}")
+            return response.client_error(f"ERROR: duplicate token {token}")
         noreply = static_bool(raw_optargs.get("noreply"))
         profile = static_bool(raw_optargs.get("profile"))
         first_value = None
@@ -255,13 +186,10 @@ class Session:
             else:
                 ctx = QueryContext(self.server, self.user, optargs)
             limits = await read_limits(ctx, optargs)
-        except E.ReqlError as err:
-            return None if noreply else error_body(err)
-        except Exception as exc:  # a bug: answer and keep serving
-            self.server.log_exception(exc)
-            return None if noreply else error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+        except Exception as exc:
+            return None if noreply else self._failed(exc)
         if len(self.queries) >= MAX_CONCURRENT_QUERIES:
-            return None if noreply else client_error("Too many concurrent queries on this connection.")
+            return None if noreply else response.client_error("Too many concurrent queries on this connection.")
         job = self._make_job(raw_term)
         q = Query(token, raw_term, term, ctx, noreply, profile, limits, job)
         q.stream = first_value
@@ -271,12 +199,12 @@ class Session:
         if noreply:
             self.noreply_running.add(q)
         try:
-            response = await self._run(q, first=True)
+            answer = await self._run(q, first=True)
         finally:
             if noreply:
                 self._finish(q)
                 self.noreply_running.discard(q)
-        return None if noreply else response
+        return None if noreply else answer
 
     def _make_job(self, raw_term: Any) -> Job:
         printed: list[str] = []
@@ -305,20 +233,20 @@ class Session:
     async def _continue(self, token: int) -> bytes | None:
         q = self.queries.get(token)
         if q is None:
-            return client_error(f"Token {token} not in stream cache.")
+            return response.client_error(f"Token {token} not in stream cache.")
         return await self._run(q, first=False)
 
     async def _stop(self, token: int) -> bytes | None:
         q = self.queries.get(token)
         if q is None:
-            return client_error(f"Token {token} not in stream cache.")
+            return response.client_error(f"Token {token} not in stream cache.")
         self.interrupt(q, STOP)
         await acquire(q.lock)
         try:
             self._finish(q)
         finally:
             q.lock.release()
-        return EMPTY_SEQUENCE
+        return response.EMPTY_SEQUENCE
 
     async def _noreply_wait(self) -> None:
         for q in list(self.noreply_running):
@@ -336,36 +264,37 @@ class Session:
         if q.interrupt is not None:
             return self._interrupted_response(q)
         if q.finished.is_set():
-            return client_error(f"Token {q.token} not in stream cache.")
+            return response.client_error(f"Token {q.token} not in stream cache.")
         started = time.perf_counter()
-        response: bytes | None = None
+        answer: bytes | None = None
         with trio.CancelScope() as scope:
             q.scope = scope
             try:
-                response = await self._evaluate(q, first, started)
-            except E.ReqlError as err:
+                answer = await self._evaluate(q, first, started)
+            except Exception as exc:  # trio.Cancelled is not an Exception: it passes
                 self._finish(q)
-                response = error_body(err)
-            except trio.Cancelled:
-                raise
-            except RecursionError:
-                self._finish(q)
-                response = error_body(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
-            except Exception as exc:  # a bug: answer, log, keep serving
-                self._finish(q)
-                self.server.log_exception(exc)
-                response = error_body(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+                answer = self._failed(exc)
         q.scope = None
         if scope.cancelled_caught:
             return self._interrupted_response(q)
-        return response
+        return answer
+
+    def _failed(self, exc: Exception) -> bytes:
+        """The answer to a query that raised: its ReQL error, or (a bug) an
+        internal error, logged; the server keeps serving either way."""
+        if isinstance(exc, E.ReqlError):
+            return response.error(exc)
+        if isinstance(exc, RecursionError):
+            return response.error(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
+        self.server.log_exception(exc)
+        return response.error(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
 
     def _interrupted_response(self, q: Query) -> bytes:
         reason = q.interrupt or E.UNKNOWN_CAUSE
         self._finish(q)
         if reason == STOP:
-            return EMPTY_SEQUENCE
-        return interrupted_body(reason)
+            return response.EMPTY_SEQUENCE
+        return response.interrupted(reason)
 
     async def _evaluate(self, q: Query, first: bool, started: float) -> bytes:
         if first and q.stream is None:
@@ -373,20 +302,16 @@ class Session:
             value = await resolve_result(value, q)
             if not isinstance(value, Stream):
                 self._finish(q)
-                return body(int(ResponseType.SUCCESS_ATOM), [value], p=self._profile(q, started))
+                return response.atom(value, self._profile(q, started))
             q.stream = value
         rows, exhausted = await self._next_batch(q, first)
-        q.started_batches += 1
         if exhausted or q.noreply:
             self._finish(q)
-            return rows_body(int(ResponseType.SUCCESS_SEQUENCE), rows, [], self._profile(q, started))
-        return rows_body(int(ResponseType.SUCCESS_PARTIAL), rows, [], self._profile(q, started))
+            return response.encoded_batch(rows, final=True, profile=self._profile(q, started))
+        return response.encoded_batch(rows, final=False, profile=self._profile(q, started))
 
     def _profile(self, q: Query, started: float) -> Any:
-        if not q.profile:
-            return None
-        ms = (time.perf_counter() - started) * 1000
-        return [{"description": "Evaluating query.", "duration(ms)": ms, "sub_tasks": document_samples(q.ctx)}]
+        return evaluation_profile(q.ctx, q.profile, time.perf_counter() - started)
 
     async def _next_batch(self, q: Query, first: bool) -> tuple[list[bytes], bool]:
         lim = q.limits
@@ -407,7 +332,7 @@ class Session:
             pending = q.pending
             i = 0
             for i, row in enumerate(pending, 1):
-                encoded = dumps(row)
+                encoded = response.encode_datum(row)
                 out.append(encoded)
                 size += len(encoded) + 1
                 if (max_rows is not None and len(out) >= max_rows) or size >= max_bytes:

@@ -5,9 +5,13 @@ only (and always) on SUCCESS_SEQUENCE / SUCCESS_PARTIAL, ``b`` on every error,
 ``p`` only when a profile is given.
 
 Datums are written as plain JSON except ``bytes``, which becomes the BINARY
-pseudo-type.  No per-value walk is made: datums already hold integral numbers
-as ``int`` (see ``systables.reql.datum``), and orjson calls ``_encode_binary``
-only for values it cannot write natively.
+pseudo-type, and ``r.minval``/``r.maxval``, which cannot be written (RethinkDB's
+QUERY_LOGIC error).  No per-value walk is made: datums already hold integral
+numbers as ``int`` (see ``systables.reql.datum``), and orjson calls
+``_encode_special`` only for values it cannot write natively.
+
+Batches are built from rows encoded one by one (``encode_datum``), because
+the session measures a batch's size in bytes as it fills it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any
 
 import orjson
 
-from systables.reql.errors import ReqlError
+from systables.reql.datum import MinMaxVal
+from systables.reql.errors import ReqlError, ReqlQueryLogicError
 from systables.reql.ql2 import ErrorType, ResponseType
 
 _ATOM = int(ResponseType.SUCCESS_ATOM)
@@ -30,20 +35,33 @@ _COMPILE_ERROR = int(ResponseType.COMPILE_ERROR)
 _RUNTIME_ERROR = int(ResponseType.RUNTIME_ERROR)
 
 _WAIT_COMPLETE = orjson.dumps({"t": int(ResponseType.WAIT_COMPLETE), "r": []})
-_EMPTY_SEQUENCE = orjson.dumps({"t": _SEQUENCE, "r": [], "n": []})
+EMPTY_SEQUENCE = orjson.dumps({"t": _SEQUENCE, "r": [], "n": []})
 
 Profile = list[Any]
 Rows = list[Any] | tuple[Any, ...]
 
 
-def _encode_binary(value: Any) -> dict[str, str]:
+def _encode_special(value: Any) -> dict[str, str]:
     if type(value) is bytes:
         return {"$reql_type$": "BINARY", "data": base64.b64encode(value).decode("ascii")}
+    if type(value) is MinMaxVal:
+        raise ReqlQueryLogicError(f"Cannot convert `{value!r}` to JSON.")
     raise TypeError(f"not a datum: {type(value).__name__}")
 
 
-def _dumps(response: dict[str, Any]) -> bytes:
-    return orjson.dumps(response, default=_encode_binary)
+def _dumps(value: Any) -> bytes:
+    """JSON of a response or a datum; a datum that cannot be written raises its
+    ReQL error (the caller answers with it), anything else TypeError."""
+    try:
+        return orjson.dumps(value, default=_encode_special)
+    except orjson.JSONEncodeError as e:
+        cause = e.__cause__ or e.__context__
+        if isinstance(cause, ReqlError):
+            raise cause from None
+        raise TypeError(str(e)) from None
+
+
+encode_datum = _dumps
 
 
 def _with_profile(response: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
@@ -59,7 +77,7 @@ def atom(value: Any, profile: Profile | None = None) -> bytes:
 def sequence(rows: Rows, profile: Profile | None = None, notes: Iterable[int] = ()) -> bytes:
     """Final batch of a stream (SUCCESS_SEQUENCE)."""
     if not rows and profile is None and not notes:
-        return _EMPTY_SEQUENCE
+        return EMPTY_SEQUENCE
     return _batch(_SEQUENCE, rows, notes, profile)
 
 
@@ -72,6 +90,16 @@ def _batch(response_type: int, rows: Rows, notes: Iterable[int], profile: Profil
     response = _with_profile({"t": response_type, "r": rows}, profile)
     response["n"] = [int(note) for note in notes]
     return _dumps(response)
+
+
+def encoded_batch(rows: list[bytes], *, final: bool, notes: Iterable[int] = (), profile: Profile | None = None) -> bytes:
+    """A batch of rows already encoded with ``encode_datum``: SUCCESS_SEQUENCE
+    when ``final``, else SUCCESS_PARTIAL."""
+    head = b'{"t":%d,"r":[' % (_SEQUENCE if final else _PARTIAL)
+    tail = b'],"n":' + orjson.dumps([int(note) for note in notes])
+    if profile is not None:
+        tail += b',"p":' + _dumps(profile)
+    return head + b",".join(rows) + tail + b"}"
 
 
 def wait_complete() -> bytes:
@@ -103,6 +131,11 @@ def runtime_error(
     response["r"] = [message]
     response["b"] = backtrace
     return _dumps(_with_profile(response, profile))
+
+
+def interrupted(message: str) -> bytes:
+    """A query interrupted (killed, closed, shut down): OP_INDETERMINATE, no location."""
+    return runtime_error(ErrorType.OP_INDETERMINATE, message, [])
 
 
 def error(exc: ReqlError, profile: Profile | None = None) -> bytes:

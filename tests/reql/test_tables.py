@@ -232,7 +232,8 @@ def test_r_row_cannot_nest(r, conn):
 
 
 def test_every_term_class_has_rethinkdb_arity():
-    from systables.reql.term import ARITY, TERMS, register_terms
+    from systables.reql.compiler import register_terms
+    from systables.reql.term import ARITY, TERMS
 
     register_terms()
     for tt, cls in TERMS.items():
