@@ -11,7 +11,7 @@ and cannot be changed or deleted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .catalog import SYSTEM_DB_ID
@@ -34,16 +34,6 @@ class User:
     name: str
     credential: Credential
     has_password: bool
-
-
-@dataclass
-class Grants:
-    """Permissions of one user at one scope; None = not set."""
-
-    values: dict[str, bool | None] = field(default_factory=dict)
-
-    def get(self, perm: str) -> bool | None:
-        return self.values.get(perm)
 
 
 class Auth:

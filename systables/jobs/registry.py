@@ -19,8 +19,6 @@ DISK_COMPACTION_NS = uuid.UUID("b8766ece-d15c-4f96-bee5-c0edacf10c9c")
 INDEX_CONSTRUCTION_NS = uuid.UUID("74d855a5-0c40-4930-a451-d1ce508ef2d2")
 BACKFILL_NS = uuid.UUID("a5e1b38d-c712-42d7-ab4c-f177a3fb0d20")
 
-JOB_TYPES = ("query", "disk_compaction", "index_construction", "backfill")
-
 
 def disk_compaction_id(server_id: str) -> str:
     return str(uuid.uuid5(DISK_COMPACTION_NS, server_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .term import Term
 
@@ -44,6 +44,3 @@ class QueryContext:
     @property
     def is_admin(self) -> bool:
         return self.user == "admin"
-
-    def default_db_term(self) -> Any:
-        return self.global_optargs.get("db")

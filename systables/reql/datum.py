@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import ReqlQueryLogicError, ReqlResourceLimitError
+from .errors import ReqlQueryLogicError
 
 REQL_TYPE = "$reql_type$"
 MAX_SAFE = 2**53
@@ -74,11 +74,6 @@ def is_number(v: Any) -> bool:
     return t is int or t is float
 
 
-def reql_type(v: dict) -> str | None:
-    t = v.get(REQL_TYPE)
-    return t if isinstance(t, str) else None
-
-
 def type_name(v: Datum) -> str:
     """RethinkDB's ``get_type_name()`` of a datum (used in messages and ordering)."""
     t = type(v)
@@ -100,11 +95,6 @@ def type_name(v: Datum) -> str:
     if t is bytes:
         return "PTYPE<BINARY>"
     raise TypeError(f"not a datum: {v!r}")
-
-
-def info_type_name(v: Datum) -> str:
-    """``typeOf``/``info`` name: like ``type_name`` (``PTYPE<TIME>`` etc.)."""
-    return type_name(v)
 
 
 # ---------------------------------------------------------------------------
@@ -317,12 +307,6 @@ def _print(v: Datum, depth: int) -> str:
     if t is MinMaxVal:
         return repr(v)
     return print_json(v)
-
-
-def check_array_size(arr: list, limit: int) -> list:
-    if len(arr) > limit:
-        raise ReqlResourceLimitError(f"Array over size limit `{limit}`.")
-    return arr
 
 
 # ---------------------------------------------------------------------------

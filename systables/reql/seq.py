@@ -25,10 +25,6 @@ def not_an_object(term_name: str, value: Any, at: Any = None, kind: str = "non-o
     return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_datum(value)}`.", at)
 
 
-def is_seq(v: Any) -> bool:
-    return type(v) is list or isinstance(v, Stream)
-
-
 def seq_of(v: Any, at: Any = None) -> list | Stream:
     """A sequence value: a datum array (eager) or a stream (lazy)."""
     if type(v) is list or isinstance(v, Stream):

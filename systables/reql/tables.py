@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 
 from . import datum as D
-from .errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
+from .errors import ReqlOpFailedError, ReqlQueryLogicError
 from .stream import Pacer, Stream
 
 if TYPE_CHECKING:
@@ -396,10 +396,6 @@ def in_range(v: Any, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
         if c > 0 or (c == 0 and hi_open):
             return False
     return True
-
-
-def missing_field(field: str, obj: Any) -> ReqlNonExistenceError:
-    return ReqlNonExistenceError(f"No attribute `{field}` in object:\n{D.print_datum(obj)}")
 
 
 def check_identifier_format(v: Any) -> str:

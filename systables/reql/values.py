@@ -143,18 +143,5 @@ class Ordering(Val):
         self.descending = descending
 
 
-def is_datum(v: Any) -> bool:
-    return not isinstance(v, Val)
-
-
-def val_type_name(v: Any) -> str:
-    """The name used in "Expected type X but found Y" for any value."""
-    if isinstance(v, Val):
-        return v.type_name
-    if isinstance(v, MinMaxVal):
-        return "DATUM"
-    return "DATUM"
-
-
 def not_a_datum(v: Val) -> ReqlQueryLogicError:
     return ReqlQueryLogicError(f"Expected type DATUM but found {v.type_name}:\n{v.describe()}")

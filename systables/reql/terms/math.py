@@ -14,8 +14,6 @@ from ..ql2 import TermType as T
 from ..term import Env, Term, as_bool, as_num, term, type_error
 from .basic import DatumOp, datum_value
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
 
 # ---------------------------------------------------------------------------
 # Comparisons: RethinkDB's total order over datums (datum.cmp).
