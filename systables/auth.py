@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog import SYSTEM_DB_ID
 from .protocol.scram import Credential, make_credential
-from .reql.errors import ReqlPermissionError
+from .datum.errors import ReqlPermissionError
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -156,7 +156,7 @@ class PermissionsFormatError(ValueError):
 def parse_permissions(value: Any, global_scope: bool) -> dict[str, bool | None]:
     """A permissions object as ``grant`` and ``rethinkdb.permissions`` take it:
     booleans set a permission, ``null`` unsets it."""
-    from .reql import datum as D
+    from . import datum as D
 
     if type(value) is not dict or D.REQL_TYPE in value:
         raise PermissionsFormatError(f"Expected an object; got {D.print_datum(value)}")

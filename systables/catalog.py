@@ -10,8 +10,8 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .reql.datum import type_name
-from .reql.errors import ReqlOpFailedError, ReqlQueryLogicError
+from .datum import type_name
+from .datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 
 if TYPE_CHECKING:
     from .server import Server
@@ -131,7 +131,7 @@ def check_tag(tag: Any) -> str:
 
 
 def whole_number(v: Any) -> int:
-    from .reql.datum import fmt_num
+    from .datum import fmt_num
 
     if type(v) not in (int, float):
         raise ReqlQueryLogicError(f"Expected type NUMBER but found {type_name(v)}.")

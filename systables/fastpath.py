@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog as C
 from .protocol import response
-from .reql.datum import MAX_SAFE
-from .reql.ql2 import QueryType
+from .datum import MAX_SAFE
+from .datum.ql2 import QueryType
 
 if TYPE_CHECKING:
     from .protocol.query import ParsedQuery

@@ -23,9 +23,9 @@ import trio
 from trio._core._traps import CancelShieldedCheckpoint, WaitTaskRescheduled
 
 from .jobs.registry import Job, index_construction_id
-from .reql import datum as D
-from .reql.errors import ReqlQueryLogicError
-from .reql.ql2 import TermType as T
+from . import datum as D
+from .datum.errors import ReqlQueryLogicError
+from .datum.ql2 import TermType as T
 from .storage import IndexMeta, StorageError, TableMeta, TableStore
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def compile_index_fn(server: "Server", func: Any, multi: bool, geo: bool) -> Ind
 
 def _note_unexpected(server: "Server", e: Exception, seen: list[BaseException]) -> None:
     """Log an evaluator bug (not a ReQL error) once per index function."""
-    from .reql.errors import ReqlError
+    from .datum.errors import ReqlError
 
     if isinstance(e, (ReqlError, IndexFunctionBlocked)) or seen:
         return

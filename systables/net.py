@@ -23,7 +23,7 @@ import trio
 from .fastpath import point_get
 from .protocol import framing, handshake
 from .protocol.response import client_error
-from .reql import errors as E
+from .datum import errors as E
 from .session import Prepared, Session, acquire
 
 if TYPE_CHECKING:

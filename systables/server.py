@@ -23,7 +23,7 @@ from .auth import Auth
 from .catalog import Catalog
 from .jobs.registry import JobRegistry
 from .js import JsPool
-from .reql import errors as E
+from .datum import errors as E
 
 RETHINKDB_VERSION = "2.4.4"
 LOG_KEEP = 1000

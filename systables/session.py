@@ -19,10 +19,11 @@ import trio
 from .jobs.registry import Job
 from .protocol import response
 from .protocol.query import ParsedQuery, QueryParseError, parse_query
-from .reql import errors as E
+from .datum import errors as E
 from .reql.context import QueryContext
-from .reql.datum import MinMaxVal
-from .reql.ql2 import QueryType
+from .datum import MinMaxVal
+from .datum.ql2 import QueryType
+from .reql.backtrace import locate
 from .reql.compiler import compile_checked, compile_query
 from .reql.stream import Stream
 from .reql.term import Env, Term
@@ -283,7 +284,7 @@ class Session:
         """The answer to a query that raised: its ReQL error, or (a bug) an
         internal error, logged; the server keeps serving either way."""
         if isinstance(exc, E.ReqlError):
-            return response.error(exc)
+            return response.error(locate(exc))
         if isinstance(exc, RecursionError):
             return response.error(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
         self.server.log_exception(exc)
@@ -469,7 +470,7 @@ async def read_limits(ctx: QueryContext, optargs: dict[str, Term]) -> BatchLimit
             lim.scaledown = max(1, n)
     secs = await get("max_batch_seconds")
     if secs is not None:
-        from .reql.datum import fmt_num
+        from .datum import fmt_num
         from .reql.term import as_num
 
         s = as_num(secs)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rawclient import RawClient
 from serverproc import temp_server
-from systables.reql.ql2 import TermType
+from systables.datum.ql2 import TermType
 
 # Terms that would reach outside the test (network, JS workers) or drop data.
 EXCLUDED = {

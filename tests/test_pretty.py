@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rethinkdb import r
 from rethinkdb.ast import RqlQuery
 
-from systables.reql.ql2 import TermType
+from systables.datum.ql2 import TermType
 from systables.reql.pretty import LINE_WIDTH, MAX_DEPTH, print_index_query, print_js
 
 

@@ -316,7 +316,7 @@ def test_idle_connections_expire(monkeypatch):
 
 
 def test_default_timeout_message_is_rethinkdbs():
-    from systables.reql import errors
+    from systables.datum import errors
     from systables.web.reql_http import DEFAULT_TIMEOUT_SEC, timed_out_message
 
     assert timed_out_message(DEFAULT_TIMEOUT_SEC) == errors.HTTP_TIMED_OUT

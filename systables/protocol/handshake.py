@@ -39,7 +39,7 @@ from typing import Any, Literal, NoReturn
 
 import orjson
 
-from systables.reql.ql2 import Protocol, Version
+from systables.datum.ql2 import Protocol, Version
 
 from .scram import Credential, ScramError, ScramExchange, new_server_nonce
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from systables.reql.datum import fmt_num
-from systables.reql.ql2 import QueryType, TermType
+from systables.datum import fmt_num
+from systables.datum.ql2 import QueryType, TermType
 
 DESERIALIZE_FAILED = "Client is buggy (failed to deserialize query)."
 PARSE_PREFIX = "Server could not parse query: "

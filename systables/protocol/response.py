@@ -7,7 +7,7 @@ only (and always) on SUCCESS_SEQUENCE / SUCCESS_PARTIAL, ``b`` on every error,
 Datums are written as plain JSON except ``bytes``, which becomes the BINARY
 pseudo-type, and ``r.minval``/``r.maxval``, which cannot be written (RethinkDB's
 QUERY_LOGIC error).  No per-value walk is made: datums already hold integral
-numbers as ``int`` (see ``systables.reql.datum``), and orjson calls
+numbers as ``int`` (see ``systables.datum``), and orjson calls
 ``_encode_special`` only for values it cannot write natively.
 
 Batches are built from rows encoded one by one (``encode_datum``), because
@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
-from systables.reql.datum import MinMaxVal
-from systables.reql.errors import ReqlError, ReqlQueryLogicError
-from systables.reql.ql2 import ErrorType, ResponseType
+from systables.datum import MinMaxVal
+from systables.datum.errors import ReqlError, ReqlQueryLogicError
+from systables.datum.ql2 import ErrorType, ResponseType
 
 _ATOM = int(ResponseType.SUCCESS_ATOM)
 _SEQUENCE = int(ResponseType.SUCCESS_SEQUENCE)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import datum as D
-from .datum import norm_num
-from .errors import ReqlCompileError
-from .ql2 import TermType
+from .. import datum as D
+from ..datum import norm_num
+from ..datum.errors import ReqlCompileError
+from ..datum.ql2 import TermType
 from .term import (
     ARITY,
     MAX_NESTING,
@@ -256,7 +256,7 @@ def datum_class() -> type:
 
 @functools.cache
 def static_datum_class() -> type:
-    from .errors import ReqlResourceLimitError
+    from ..datum.errors import ReqlResourceLimitError
 
     class StaticDatum(datum_class()):  # type: ignore[misc]
         """A folded literal holding arrays: MAKE_ARRAY's size limit applies at run time."""

@@ -36,7 +36,7 @@ class QueryContext:
     def now(self) -> dict:
         """``r.now()`` is the same instant for the whole query, as in RethinkDB."""
         if self._now is None:
-            from ..reql.times import make_time
+            from ..datum.times import make_time
 
             self._now = make_time(self.start_time, "+00:00")
         return self._now

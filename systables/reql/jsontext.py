@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import datum as D
-from .errors import ReqlQueryLogicError
+from .. import datum as D
+from ..datum.errors import ReqlQueryLogicError
 
 WHITESPACE = " \t\n\r"
 ESCAPES = '"\\/bfnrt'

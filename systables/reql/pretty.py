@@ -40,7 +40,7 @@ import functools
 import re
 from typing import Any, Union
 
-from .ql2 import TermType
+from ..datum.ql2 import TermType
 
 __all__ = ["print_js", "print_index_query", "MAX_DEPTH", "LINE_WIDTH"]
 

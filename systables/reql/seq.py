@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from . import datum as D
-from .errors import ReqlNonExistenceError, ReqlQueryLogicError
+from .. import datum as D
+from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from .stream import ArrayStream, SelectionArray, Stream, collect
 from .term import Env, as_bool, as_datum
 from .values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
@@ -64,7 +64,7 @@ async def to_list(env: Env, v: list | Stream, at: Any = None) -> list:
 
 def check_array_limit(env: Env, items: list, at: Any = None) -> list:
     if len(items) > env.ctx.array_limit:
-        from .errors import ReqlResourceLimitError
+        from ..datum.errors import ReqlResourceLimitError
 
         raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", at)
     return items

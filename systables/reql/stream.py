@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
-from .errors import ReqlResourceLimitError
+from ..datum.errors import ReqlResourceLimitError
 from .values import Val
 
 FIRST_CHUNK = 8
@@ -538,7 +538,7 @@ class GeneratorStream(Stream):
 async def collect(s: Stream, limit: int, at: Any = None) -> list:
     """Read a stream to the end into a list, enforcing the array size limit."""
     if s.is_infinite():
-        from .errors import ReqlQueryLogicError
+        from ..datum.errors import ReqlQueryLogicError
 
         raise ReqlQueryLogicError(
             "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 
 
-from . import datum as D
-from .errors import ReqlOpFailedError, ReqlQueryLogicError
+from .. import datum as D
+from ..datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 from .stream import Pacer, Stream
 
 if TYPE_CHECKING:

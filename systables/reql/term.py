@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
 
-from . import datum as D
-from .datum import norm_num, type_name
-from .errors import (
+from .. import datum as D
+from ..datum import norm_num, type_name
+from ..datum.errors import (
     ReqlCompileError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
 )
-from .ql2 import TermType
+from ..datum.ql2 import TermType
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
 MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
@@ -410,7 +410,7 @@ def check_pseudo(obj: dict) -> Any:
             raise type_error("STRING", data)
         return D.decode_base64(data)
     if rt == "TIME":
-        from .times import check_time_pseudo
+        from ..datum.times import check_time_pseudo
 
         return check_time_pseudo(obj)
     if rt == "GEOMETRY" or rt == "GROUPED_DATA":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from . import datum as D
-from .errors import ReqlQueryLogicError
+from .. import datum as D
+from ..datum.errors import ReqlQueryLogicError
 
 MinMaxVal = D.MinMaxVal
 MINVAL = D.MINVAL

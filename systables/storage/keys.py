@@ -36,7 +36,7 @@ import math
 import struct
 from typing import Any
 
-from ..reql.datum import MAXVAL, MINVAL, REQL_TYPE, type_name
+from ..datum import MAXVAL, MINVAL, REQL_TYPE, type_name
 from .errors import BadKeyType, KeyTooLong
 
 # r.minval / r.maxval only occur inside scan bounds (``between([1, r.minval], ..)``),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..catalog import NAME_RE, SYSTEM_DB, system_table_id
-from ..reql import datum as D
+from .. import datum as D
 
 if TYPE_CHECKING:
     from ..reql.context import QueryContext

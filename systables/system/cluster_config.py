@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..reql import datum as D
+from .. import datum as D
 from .base import FormatError, RowChange, RowReader, SystemTable, wrong_format
 
 if TYPE_CHECKING:

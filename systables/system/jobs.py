@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..auth import ADMIN
 from ..jobs.registry import Job, JobNotInterruptible
-from ..reql import datum as D
+from .. import datum as D
 from .base import RowChange, SystemTable
 
 if TYPE_CHECKING:

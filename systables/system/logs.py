@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..reql.times import make_time
+from ..datum.times import make_time
 from .base import SystemTable
 
 if TYPE_CHECKING:

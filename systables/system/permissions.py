@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..auth import ADMIN, PermissionsFormatError, Scope, parse_permissions
 from ..catalog import SYSTEM_DB_ID
-from ..reql import datum as D
+from .. import datum as D
 from .base import RowChange, SystemTable
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..reql import datum as D
+from .. import datum as D
 from .base import FormatError, RowChange, RowReader, SystemTable, expect_name, wrong_format
 
 if TYPE_CHECKING:

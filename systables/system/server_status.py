@@ -8,7 +8,7 @@ import platform
 import socket
 from typing import TYPE_CHECKING
 
-from ..reql.times import make_time
+from ..datum.times import make_time
 from .base import SystemTable
 
 if TYPE_CHECKING:

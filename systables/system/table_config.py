@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..reql import datum as D
+from .. import datum as D
 from .base import FormatError, RowChange, RowReader, SystemTable, expect_name, expect_string, expect_uuid, wrong_format
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import trio
 
 from ..auth import ADMIN
 from ..protocol.scram import DEFAULT_ITERATIONS, make_credential
-from ..reql import datum as D
+from .. import datum as D
 from .base import RowChange, SystemTable
 
 if TYPE_CHECKING:

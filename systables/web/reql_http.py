@@ -29,8 +29,8 @@ import trio
 from ..protocol.framing import MAX_QUERY_SIZE, encode_frame, query_too_large_message
 from ..protocol.query import QueryParseError, parse_query
 from ..protocol.response import client_error
-from ..reql import errors as E
-from ..reql.ql2 import QueryType
+from ..datum import errors as E
+from ..datum.ql2 import QueryType
 from ..session import Session
 
 if TYPE_CHECKING:

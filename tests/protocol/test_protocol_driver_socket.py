@@ -18,7 +18,7 @@ from systables.protocol.framing import Frame, FrameDecoder, encode_frame
 from systables.protocol.handshake import Authenticated, Failed, Send, ServerHandshake
 from systables.protocol.query import QueryParseError, parse_query
 from systables.protocol.scram import Credential
-from systables.reql.ql2 import Protocol, QueryType, Version
+from systables.datum.ql2 import Protocol, QueryType, Version
 
 SERVER_INFO = {"id": "6f0fe6a4-8a39-4c0a-9c0e-5c7c1e8b2f11", "name": "systables", "proxy": False}
 

@@ -23,7 +23,7 @@ from systables.protocol.handshake import (
     ServerHandshake,
 )
 from systables.protocol.scram import Credential, make_credential
-from systables.reql.ql2 import Protocol, Version
+from systables.datum.ql2 import Protocol, Version
 
 SERVER_VERSION = "2.4.4-systables"
 V1_0 = struct.pack("<I", Version.V1_0)

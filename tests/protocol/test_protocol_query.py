@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from systables.protocol.query import ParsedQuery, QueryParseError, parse_query
-from systables.reql.ql2 import QueryType
+from systables.datum.ql2 import QueryType
 
 BUGGY = "Client is buggy (failed to deserialize query)."
 PREFIX = "Server could not parse query: "

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from systables.protocol import response
-from systables.reql.errors import (
+from systables.datum.errors import (
     ReqlClientError,
     ReqlCompileError,
     ReqlError,
@@ -13,7 +13,7 @@ from systables.reql.errors import (
     ReqlOpIndeterminateError,
     ReqlRuntimeError,
 )
-from systables.reql.ql2 import ErrorType, ResponseNote
+from systables.datum.ql2 import ErrorType, ResponseNote
 
 PROFILE = [{"description": "Evaluating datum.", "duration(ms)": 0.01, "sub_tasks": []}]
 

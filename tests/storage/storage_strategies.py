@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from systables.reql.datum import norm_num
+from systables.datum import norm_num
 
 TIMEZONES = ["+00:00", "-07:00", "+05:30"]
 

@@ -8,7 +8,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systables.reql.datum import cmp
+from systables.datum import cmp
 from systables.storage import (
     AlreadyExists,
     BadKeyType,

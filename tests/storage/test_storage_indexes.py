@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systables.reql.datum import cmp
+from systables.datum import cmp
 from systables.storage import IndexFunctionMissing, IndexMeta, NoSuchIndex, Storage, TableStore
 from systables.storage.keys import encode_key
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from systables.reql.datum import cmp
+from systables.datum import cmp
 from systables.storage import BadKeyType, KeyTooLong
 from systables.storage.keys import (
     MAX_INDEX_VALUE_BYTES,

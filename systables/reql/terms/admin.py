@@ -13,10 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from ... import catalog as C
-from ...auth import ADMIN, PermissionsFormatError, Scope, parse_permissions, permissions_datum
-from .. import datum as D
-from ..errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...auth import (
+    ADMIN,
+    PermissionsFormatError,
+    Scope,
+    parse_permissions,
+    permissions_datum,
+)
+from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..tables import TableVal
 from ..term import MISSING, Env, Term, term
 from ..values import DbVal, SingleSelection

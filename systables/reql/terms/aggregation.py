@@ -17,10 +17,14 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
-from .. import datum as D
-from ..datum import norm_num
-from ..errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum import norm_num
+from ...datum.errors import (
+    ReqlNonExistenceError,
+    ReqlQueryLogicError,
+    ReqlResourceLimitError,
+)
+from ...datum.ql2 import TermType as T
 from ..seq import (
     check_array_limit,
     eager_items,

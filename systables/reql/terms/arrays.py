@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import datum as D
-from ..errors import ReqlNonExistenceError, ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..seq import check_array_limit, grouped, to_list
 from ..stream import Stream
 from ..term import Env, Term, as_array, as_datum, term

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid as _uuid
 from typing import Any
 
-from .. import datum as D
-from ..errors import (
+from ... import datum as D
+from ...datum.errors import (
     ReqlCompileError,
     ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
     ReqlUserError,
 )
-from ..ql2 import TermType as T
+from ...datum.ql2 import TermType as T
 from ..stream import ArrayStream
 from ..term import (
     Env,
@@ -73,7 +73,7 @@ class MakeArray(Term):
     async def eval(self, env: Env) -> Any:
         out = [as_datum(await a.eval(env), a) for a in self.args]
         if len(out) > env.ctx.array_limit:
-            from ..errors import ReqlResourceLimitError
+            from ...datum.errors import ReqlResourceLimitError
 
             raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
         return out

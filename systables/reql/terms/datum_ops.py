@@ -6,17 +6,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import datum as D
-from ..errors import ReqlQueryLogicError
+from ... import datum as D
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..jsontext import parse_json
-from ..ql2 import TermType as T
 from ..seq import eager_items
 from ..stream import Stream, collect
 from ..tables import TableVal
-from ..term import Env, Term, as_bool, as_datum, as_str, check_pseudo, datum_from_wire, term
+from ..term import (
+    Env,
+    Term,
+    as_bool,
+    as_datum,
+    as_str,
+    check_pseudo,
+    datum_from_wire,
+    term,
+)
 from ..values import DbVal, FuncVal, GroupedData, GroupedStream, SingleSelection, Val
 from .basic import DatumOp, datum_value
-
 
 # ---------------------------------------------------------------------------
 # Type names.

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import catalog as C
-from .. import datum as D
-from ..errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..stream import ChainStream, GeneratorStream, Stream
 from ..tables import TableSlice, TableVal, check_identifier_format, check_primary_key
 from ..term import MISSING, Env, Term, as_str, term

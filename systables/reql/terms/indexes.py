@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...datum.errors import ReqlOpFailedError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ...indexes import (
     NOT_DETERMINISTIC,
     builds_of,
@@ -25,8 +27,6 @@ from ...indexes import (
     term_to_wire,
 )
 from ...storage import IndexMeta
-from ..errors import ReqlOpFailedError, ReqlQueryLogicError
-from ..ql2 import TermType as T
 from ..tables import TableVal
 from ..term import Env, Term, as_bool, as_datum, term
 from ..values import FuncVal

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from .. import datum as D
-from ..errors import ReqlNonExistenceError, ReqlQueryLogicError
-from ..ql2 import TermType as T
-from ..seq import as_stream, check_array_limit, eager_items, func_of, grouped, seq_of, to_list, value_fn
+from ... import datum as D
+from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
+from ..seq import (
+    as_stream,
+    check_array_limit,
+    eager_items,
+    func_of,
+    grouped,
+    seq_of,
+    to_list,
+    value_fn,
+)
 from ..stream import BatchMapStream, MapStream, Stream
 from ..tables import TableVal
 from ..term import Env, Term, as_bool, as_datum, as_str, term

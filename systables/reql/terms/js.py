@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ...js import JsError, JsPool, JsTimeout
-from ..errors import ReqlQueryLogicError
-from ..ql2 import TermType as T
 from ..term import Env, Term, as_datum, as_num, datum_from_wire, term
 from ..values import FuncVal
 

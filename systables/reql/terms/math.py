@@ -6,14 +6,13 @@ import math
 import random
 from typing import Any
 
-from .. import datum as D
-from .. import times as TM
-from ..datum import norm_num
-from ..errors import ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum import norm_num
+from ...datum import times as TM
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..term import Env, Term, as_bool, as_num, term, type_error
 from .basic import DatumOp, datum_value
-
 
 # ---------------------------------------------------------------------------
 # Comparisons: RethinkDB's total order over datums (datum.cmp).
@@ -95,7 +94,7 @@ class Arith(DatumOp):
         for a in self.args[1:]:
             acc = self.op2(acc, datum_value(await a.eval(env), a), a)
             if type(acc) is list and len(acc) > env.ctx.array_limit:
-                from ..errors import ReqlResourceLimitError
+                from ...datum.errors import ReqlResourceLimitError
 
                 raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
         return acc

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import datum as D
-from ..errors import ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..seq import eager_items, grouped, not_an_object, rewrap_rows, typed_error
 from ..stream import BatchMapStream, Stream
 from ..term import Env, Term, as_datum, term

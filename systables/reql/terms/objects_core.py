@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import datum as D
-from ..errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ... import datum as D
+from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 
 LITERAL = "LITERAL"
 STRAY_LITERAL = (

@@ -6,8 +6,8 @@ from typing import Any
 
 import regex
 
-from ..errors import ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..re2 import RE2Error, compile_re2
 from ..term import Env, as_int, as_str, term
 from .basic import DatumOp, datum_value

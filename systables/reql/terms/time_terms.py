@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import datum as D
-from .. import times as TM
-from ..errors import ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum import times as TM
+from ...datum.errors import ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
 from ..term import Env, Term, as_str, term
 from .basic import DatumOp, datum_value
 

@@ -16,12 +16,12 @@ from typing import Any, AsyncIterator
 
 import trio
 
-from .. import datum as D
-from ..errors import ReqlError, ReqlInterrupted, ReqlQueryLogicError
-from ..ql2 import TermType as T
+from ... import datum as D
+from ...datum.errors import ReqlError, ReqlInterrupted, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
+from ...system.base import RowChange
 from ..seq import seq_of
 from ..stream import Stream
-from ...system.base import RowChange
 from ..tables import TableVal, primary_key_error
 from ..term import MISSING, Env, Term, as_datum, as_str, func_or_constant, term
 from ..values import FuncVal, SingleSelection, Val

@@ -2,7 +2,10 @@
 
 A raised error remembers the term it was raised at (``term``), from which the
 response's backtrace (``b``) is computed; the driver only uses it to underline
-the failing part of the query.
+the failing part of the query.  They live in the bottom layer because the
+datum model, the storage engine and the wire protocol raise and encode them
+too; finding the raising term of an error raised without one is the
+evaluator's business (``systables.reql.backtrace``).
 """
 
 from __future__ import annotations
@@ -27,30 +30,15 @@ class ReqlError(Exception):
         return self
 
     def backtrace(self) -> list:
-        term = self.term if self.term is not None else self._raising_term()
+        """The frames from the query's root to the term the error was raised at
+        (terms link to their parent; see ``systables.reql.backtrace.locate``)."""
+        term = self.term
         frames: list = []
         while term is not None and getattr(term, "parent", None) is not None:
             frames.append(term.frame)
             term = term.parent
         frames.reverse()
         return frames
-
-    def _raising_term(self) -> Any:
-        """The innermost term whose evaluation raised this error (from the traceback).
-
-        Looking it up only when an error is reported keeps the happy path free
-        of bookkeeping.
-        """
-        from .term import Term
-
-        found = None
-        tb = self.__traceback__
-        while tb is not None:
-            candidate = tb.tb_frame.f_locals.get("self")
-            if isinstance(candidate, Term):
-                found = candidate
-            tb = tb.tb_next
-        return found
 
 
 class ReqlClientError(ReqlError):

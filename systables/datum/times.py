@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import datum as D
+from .. import datum as D
 from .errors import ReqlQueryLogicError
 
 TIME = "TIME"

@@ -1,0 +1,104 @@
+"""get_field and bracket on objects, sequences and grouped data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import datum as D
+from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ...datum.ql2 import TermType as T
+from ..seq import (
+    eager_items,
+    grouped,
+    not_an_object,
+    seq_of,
+)
+from ..stream import (
+    BatchMapStream,
+    Stream,
+)
+from ..term import Env, Term, as_datum, as_int, term
+from ..values import GroupedStream, SingleSelection, Val
+from .aggregation import apply_per_group
+from .slicing import nth
+
+
+@term(T.GET_FIELD)
+class GetField(Term):
+    min_args = max_args = 2
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        name = await self.arg_str(env, 1)
+        return await get_field_of(env, self, src, name)
+
+
+async def get_field_of(env: Env, term_: Term, src: Any, name: str) -> Any:
+    """A field of an object, or of every object of a sequence (rows without it are skipped)."""
+    if isinstance(src, GroupedStream):
+        return src.with_step(pick_present(name))
+    if grouped(src):
+        return await apply_per_group(term_, env, src)
+    if isinstance(src, Stream) or type(src) is list:
+        items = eager_items(src)
+        if items is not None:
+            out = []
+            for row in items:
+                out.extend(await pick_present(name)(row))
+            return out
+        return BatchMapStream(src, pick_batch(name))  # type: ignore[arg-type]
+    obj = src.doc if isinstance(src, SingleSelection) else as_datum(src, term_.args[0])
+    if type(obj) is not dict:
+        raise not_an_object(term_.name, obj, term_.args[0])
+    try:
+        return obj[name]
+    except KeyError:
+        raise ReqlNonExistenceError(f"No attribute `{name}` in object:\n{D.print_datum(obj)}", term_) from None
+
+
+def pick_present(name: str) -> Any:
+    async def pick(row: Any) -> list:
+        if type(row) is not dict:
+            raise not_an_object("get_field", row)
+        return [row[name]] if name in row else []
+
+    return pick
+
+
+def pick_batch(name: str) -> Any:
+    pick = pick_present(name)
+
+    async def each(batch: list) -> list:
+        out: list = []
+        for row in batch:
+            out.extend(await pick(row))
+        return out
+
+    return each
+
+
+@term(T.BRACKET)
+class Bracket(Term):
+    min_args = max_args = 2
+
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        key = await self.arg_datum(env, 1)
+        if type(key) is str:
+            if type(src) is list or isinstance(src, (Stream, SingleSelection)) or grouped(src):
+                return await get_field_of(env, self, src, key)
+            obj = as_datum(src, self.args[0])
+            if type(obj) is not dict:
+                raise not_an_object("bracket", obj, self.args[0])
+            return await get_field_of(env, self, obj, key)
+        if type(key) in (int, float):
+            i = as_int(key, self.args[1])
+            if grouped(src):
+                return await apply_per_group(self, env, src)
+            if isinstance(src, SingleSelection) or (not isinstance(src, Val) and type(src) is not list):
+                obj = as_datum(src, self.args[0])
+                raise not_an_object("bracket", obj, self.args[0], kind="non-array")
+            return await nth(env, seq_of(src, self.args[0]), i, self)
+        raise ReqlQueryLogicError(
+            f"Expected NUMBER or STRING as second argument to `bracket` but found {D.type_name(key)}.", self.args[1]
+        )
