@@ -10,12 +10,12 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .datum import type_name
+from .datum import fmt_num, type_name
 from .datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 
 if TYPE_CHECKING:
-    from .server import Server
-    from .storage import DbMeta, TableMeta
+    from .node import Node
+    from .storage import DbMeta, Storage, TableMeta
 
 SYSTEM_DB = "rethinkdb"
 SYSTEM_DB_ID = str(uuid.uuid5(uuid.UUID("39a24924-14ec-4deb-99f1-742eda7aba5e"), SYSTEM_DB))
@@ -131,8 +131,6 @@ def check_tag(tag: Any) -> str:
 
 
 def whole_number(v: Any) -> int:
-    from .datum import fmt_num
-
     if type(v) not in (int, float):
         raise ReqlQueryLogicError(f"Expected type NUMBER but found {type_name(v)}.")
     if type(v) is float:
@@ -141,15 +139,14 @@ def whole_number(v: Any) -> int:
 
 
 class Catalog:
-    def __init__(self, server: "Server") -> None:
-        self.server = server
+    """Names of databases and tables, and the config/status rows describing them
+    (shared by the admin terms and the system tables)."""
+
+    def __init__(self, storage: "Storage", node: "Node") -> None:
+        self.storage = storage
+        self.node = node
         self._by_name: tuple[dict, dict] = ({}, {})
         self._names_version = -1
-        self._names_of: Any = None
-
-    @property
-    def storage(self) -> Any:
-        return self.server.storage
 
     # -- databases -----------------------------------------------------------
     def db_by_name(self, name: str) -> "DbMeta | None":
@@ -181,7 +178,7 @@ class Catalog:
         """Databases by name and tables by (db id, name), rebuilt after catalog changes
         (every query resolves names: a scan of all tables would grow with their number)."""
         storage = self.storage
-        if self._names_version != storage.catalog_version or self._names_of is not storage:
+        if self._names_version != storage.catalog_version:
             dbs: dict[str, DbMeta] = {}
             for db in storage.dbs.values():
                 dbs.setdefault(db.name, db)
@@ -190,7 +187,6 @@ class Catalog:
                 tables.setdefault((t.db_id, t.name), t)
             self._by_name = (dbs, tables)
             self._names_version = storage.catalog_version
-            self._names_of = storage
         return self._by_name
 
     def require_table(self, db_name: str, db_id: str, name: str) -> "TableMeta":
@@ -200,9 +196,6 @@ class Catalog:
         return t
 
     # -- rows shared by admin terms and system tables ------------------------
-    def server_ref(self, identifier_format: str) -> str:
-        return self.server.server_id if identifier_format == "uuid" else self.server.name
-
     def db_config_row(self, db: "DbMeta") -> dict:
         return {"id": db.id, "name": db.name}
 
@@ -218,7 +211,7 @@ class Catalog:
             self.storage.put_meta(SHARDS_META + table_id, shards)
 
     def table_config_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
-        server = self.server_ref(identifier_format)
+        server = self.node.ref(identifier_format)
         shards = [
             {"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}
             for _ in range(self.shard_count(t.id))
@@ -242,7 +235,7 @@ class Catalog:
         return {"function": hook["function"], "query": hook["query"]}
 
     def table_status_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
-        server = self.server_ref(identifier_format)
+        server = self.node.ref(identifier_format)
         shards = [
             {"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}
             for _ in range(self.shard_count(t.id))

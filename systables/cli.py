@@ -7,7 +7,8 @@ import sys
 
 import trio
 
-from .server import Server, ServerOptions, run_server
+from .node import Node, ServerOptions
+from .server import run_server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,12 +48,12 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     )
 
 
-def announce(server: Server) -> None:
-    for host, port in server.driver_addresses:
+def announce(node: Node) -> None:
+    for host, port in node.driver_addresses:
         print(f"Listening for client driver connections on {host}:{port}", flush=True)
-    for host, port in server.http_addresses:
+    for host, port in node.http_addresses:
         print(f"Listening for administrative HTTP connections on http://{host}:{port}/", flush=True)
-    print(f'Server ready, "{server.name}" {server.server_id}', flush=True)
+    print(f'Server ready, "{node.name}" {node.server_id}', flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

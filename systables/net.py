@@ -1,15 +1,13 @@
-"""The driver port: TCP connections running the sans-IO protocol core.
+"""The driver port: TCP connections, moving bytes between sockets and the
+sans-IO protocol core.
 
 Sockets are used directly in non-blocking mode: a receive or send that can
 complete at once does so without a trip through the scheduler, and the
 connection waits for readiness only when it must (trio's socket wrappers
 yield on every call, which costs more than a point read).
 
-Queries made only of terms that never wait are answered by the reading task
-itself (``Session.answer_quickly``).  Every other query runs in its own task
-in the connection's nursery (up to 1024 at once, as RethinkDB), so responses
-may go back in any order; sends are serialised by a lock.  Closing the
-connection cancels the nursery, hence every query of the connection.
+After the handshake, the connection's frames and queries are the query
+pipeline's (``pipeline.connection``): this module only moves bytes.
 """
 
 from __future__ import annotations
@@ -20,18 +18,20 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from .fastpath import point_get
-from .protocol import framing, handshake
-from .protocol.response import client_error
 from .datum import errors as E
-from .session import Prepared, Session, acquire
+from .pipeline.connection import GONE, Connection
+from .pipeline.session import Session
+from .protocol import handshake
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .auth import Auth
+    from .node import Node
+    from .pipeline.sessions import Sessions
+    from .reql.context import Services
 
 RECEIVE_SIZE = 65536
 READS_BEFORE_YIELD = 8  # a client that keeps sending must not starve the others
-GONE = (OSError, trio.BrokenResourceError, trio.ClosedResourceError)
+HANDSHAKE_TIMEOUT = 60.0
 
 
 class Transport:
@@ -60,19 +60,24 @@ class Transport:
             return data
 
     async def send_all(self, data: bytes) -> None:
-        await acquire(self.send_lock)
-        try:
+        """Send ``data`` whole.  Responses are sent outside the queries' cancel
+        scopes, so only the connection's own end can cut one short; the
+        socket is then closed rather than left with half a frame."""
+        async with self.send_lock:
             view = memoryview(data)
             sock = self.sock
-            while view:
-                try:
-                    sent = sock.send(view)
-                except (BlockingIOError, InterruptedError):
-                    await trio.lowlevel.wait_writable(sock)
-                    continue
-                view = view[sent:]
-        finally:
-            self.send_lock.release()
+            try:
+                while view:
+                    try:
+                        sent = sock.send(view)
+                    except (BlockingIOError, InterruptedError):
+                        await trio.lowlevel.wait_writable(sock)
+                        continue
+                    view = view[sent:]
+            except BaseException:
+                if 0 < len(view) < len(data):
+                    self.close()
+                raise
 
     def close(self) -> None:
         if not self.closed:
@@ -81,56 +86,66 @@ class Transport:
             self.sock.close()
 
 
-async def accept_connections(server: "Server", listener: socket.socket) -> None:
-    """Accept clients on ``listener`` until cancelled; each gets its own task."""
-    try:
-        async with trio.open_nursery() as nursery:
-            while True:
-                await trio.lowlevel.wait_readable(listener)
-                try:
-                    sock, _ = listener.accept()
-                except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                    continue
-                except OSError as e:
-                    if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                        server.log("error", f"Cannot accept a connection: {e}")
-                        await trio.sleep(0.1)
-                        continue
-                    raise
-                nursery.start_soon(serve_connection, server, sock)
-    finally:
-        trio.lowlevel.notify_closing(listener)
-        listener.close()
+class DriverPort:
+    """Accepts driver connections and runs each one's handshake and session."""
 
+    def __init__(self, services: "Services", sessions: "Sessions") -> None:
+        self.services = services
+        self.sessions = sessions
 
-async def serve_connection(server: "Server", sock: socket.socket) -> None:
-    transport = Transport(sock)
-    try:
-        sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        host, port = sock.getpeername()[:2]
-        auth = await run_handshake(server, transport)
-        if auth is None:
-            return
-        session = Session(server, auth.user, host, port)
-        server.connection_opened()
+    async def accept(self, listener: socket.socket) -> None:
+        """Accept clients on ``listener`` until cancelled; each gets its own task."""
         try:
-            await run_queries(server, session, transport, auth.leftover, auth.max_concurrent_queries)
+            async with trio.open_nursery() as nursery:
+                while True:
+                    await trio.lowlevel.wait_readable(listener)
+                    try:
+                        sock, _ = listener.accept()
+                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                        continue
+                    except OSError as e:
+                        if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                            self.services.log.log("error", f"Cannot accept a connection: {e}")
+                            await trio.sleep(0.1)
+                            continue
+                        raise
+                    nursery.start_soon(self.serve, sock)
+        finally:
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
+
+    async def serve(self, sock: socket.socket) -> None:
+        transport = Transport(sock)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            host, port = sock.getpeername()[:2]
+            auth = await run_handshake(self.services.auth, self.services.node, transport)
+            if auth is None:
+                return
+            await self._serve_session(transport, auth, host, port)
+        except* GONE:
+            pass  # the client went away (reset or closed); inside the nursery these arrive grouped
+        except* Exception as group:  # a bug must cost this connection only, never the server
+            for exc in group.exceptions:
+                self.services.log.log_exception(exc)
+        finally:
+            transport.close()
+
+    async def _serve_session(self, transport: Transport, auth: handshake.Authenticated, host: str, port: int) -> None:
+        session = Session(self.services, self.sessions, auth.user, host, port)
+        self.sessions.connections += 1
+        try:
+            connection = Connection(session, transport.receive, transport.send_all, auth.leftover, auth.max_concurrent_queries)
+            await connection.run()
         finally:
             session.close(E.CLIENT_CLOSED)
-            server.connection_closed()
-    except* GONE:
-        pass  # the client went away (reset or closed); inside the nursery these arrive grouped
-    except* Exception as group:  # a bug must cost this connection only, never the server
-        for exc in group.exceptions:
-            server.log_exception(exc)
-    finally:
-        transport.close()
+            self.sessions.connections -= 1
 
 
-async def run_handshake(server: "Server", transport: Transport) -> "handshake.Authenticated | None":
-    hs = handshake.ServerHandshake(lookup_user=server.auth.lookup, server_version=server.version)
-    with trio.move_on_after(server.handshake_timeout):
+async def run_handshake(auth: "Auth", node: "Node", transport: Transport) -> "handshake.Authenticated | None":
+    hs = handshake.ServerHandshake(lookup_user=auth.lookup, server_version=node.version)
+    with trio.move_on_after(HANDSHAKE_TIMEOUT):
         while True:
             data = await transport.receive()
             if not data:
@@ -145,71 +160,6 @@ async def run_handshake(server: "Server", transport: Transport) -> "handshake.Au
                 elif isinstance(event, handshake.Authenticated):
                     return event
     return None
-
-
-async def run_queries(server: "Server", session: Session, transport: Transport, leftover: bytes, concurrency: int) -> None:
-    decoder = framing.FrameDecoder()
-    limiter = trio.Semaphore(concurrency)
-
-    async def send(token: int, payload: bytes) -> None:
-        await transport.send_all(framing.encode_frame(token, payload))
-
-    async def run_one(token: int, parsed: object, prepared: Prepared | None) -> None:
-        try:
-            response = await session.dispatch(token, parsed, prepared)  # type: ignore[arg-type]
-            if response is not None and not session.closed:
-                await send(token, response)
-        except GONE:
-            nursery.cancel_scope.cancel()
-        except Exception as exc:  # a bug in one query must not take the connection down
-            server.log_exception(exc)
-            await send(token, client_error(f"Unexpected exception: {exc!r}"))
-        finally:
-            limiter.release()
-
-    async def answer(token: int, payload: bytes) -> None:
-        parsed = session.parse(payload)
-        if type(parsed) is bytes:
-            await send(token, parsed)
-            return
-        # V0_3 connections run their queries one at a time, in tasks, in order.
-        if concurrency > 1 and token not in session.queries:
-            response = point_get(session, parsed)  # type: ignore[arg-type]
-            if response is not None:
-                await send(token, response)
-                return
-        outcome = await session.answer_quickly(token, parsed) if concurrency > 1 else Prepared()
-        if type(outcome) is Prepared:
-            await limiter.acquire()
-            nursery.start_soon(run_one, token, parsed, outcome)
-        elif outcome is not None:
-            await send(token, outcome)
-
-    async with trio.open_nursery() as nursery:
-        data = leftover
-        while True:
-            for event in decoder.feed(data) if data else ():
-                if isinstance(event, framing.FrameError):
-                    await send(event.token, client_error(event.message))
-                    await drain(transport, decoder)
-                    nursery.cancel_scope.cancel()
-                    return
-                await answer(event.token, event.payload)
-            data = await transport.receive()
-            if not data:
-                session.close(E.CLIENT_CLOSED)
-                nursery.cancel_scope.cancel()
-                return
-
-
-async def drain(transport: Transport, decoder: framing.FrameDecoder, limit_seconds: float = 300.0) -> None:
-    """Read and discard the refused body, so closing does not reset the error away."""
-    with trio.move_on_after(limit_seconds):
-        while decoder.drain_remaining > 0:
-            data = await transport.receive()
-            if not data:
-                return
-            decoder.feed(data)
 
 
 def open_listener(host: str, port: int) -> socket.socket:

@@ -70,24 +70,24 @@ def test_point_reads_are_answered_by_the_fast_path(tmp_path):
     import orjson
     import trio
 
-    from systables.fastpath import point_get
+    from systables.pipeline.fastpath import point_get
+    from systables.pipeline.session import Session
     from systables.server import Server, ServerOptions
-    from systables.session import Session
 
     async def main() -> None:
         srv = Server(ServerOptions(directory=str(tmp_path / "data"), http_admin=False))
-        srv.open()
+        services = srv.open()
         try:
-            meta = srv.storage.create_table(srv.catalog.require_db("test").id, "t")
-            srv.storage.table(meta.id).apply([(1, {"id": 1, "v": "one"})])
-            session = Session(srv, "admin", "127.0.0.1", 1)
+            meta = services.storage.create_table(services.catalog.require_db("test").id, "t")
+            services.storage.table(meta.id).apply([(1, {"id": 1, "v": "one"})])
+            session = Session(services, srv.sessions, "admin", "127.0.0.1", 1)
 
             def fast(query: list) -> bytes | None:
                 return point_get(session, session.parse(orjson.dumps(query)))
 
             plain = [1, [16, [[15, ["t"]], 1]]]
             assert fast(plain) == b'{"t":1,"r":[{"id":1,"v":"one"}]}'
-            assert fast(plain) == await session.handle(7, orjson.dumps(plain))
+            assert fast(plain) == await session.request(7, orjson.dumps(plain))
             assert fast([1, [16, [[15, ["t"]], 2]]]) == b'{"t":1,"r":[null]}'
             assert fast([1, [16, [[15, ["nope"]], 1]]]) is None
             assert fast([1, [16, [[15, ["t"]], 1]], {"profile": True}]) is None

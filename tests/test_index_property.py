@@ -19,7 +19,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systables.indexes import builds_of, compile_index_fn, encode_definition
+from systables.indexes.definition import encode_definition
 from systables.server import Server, ServerOptions
 from systables.storage import IndexMeta, TableStore, catalog
 from systables.storage.keys import encode, encode_key
@@ -55,9 +55,9 @@ def with_id(pk: int, doc: dict | None) -> dict | None:
 
 def create_index(server: Server, store: TableStore, name: str, definition: str) -> IndexMeta:
     func, multi = DEFINITIONS[definition]
-    fn = compile_index_fn(server, func, multi, False)
+    fn = server.services.index_functions.compile(func, multi, False)
     meta = store.create_index(IndexMeta(name, encode_definition(func, multi, False), multi=multi), fn)
-    builds_of(server).start(store, meta)
+    server.services.indexes.start(store, meta)
     return meta
 
 
@@ -92,11 +92,11 @@ def raw_entry_count(store: TableStore, name: str) -> int:
 
 
 async def build_with_interference(server: Server, seed_docs: list, plan: list) -> None:
-    storage = server.storage
+    storage = server.services.storage
     db = next(iter(storage.dbs.values()))
     store = storage.table(storage.create_table(db.id, "t").id)
     store.apply([(pk, with_id(pk, doc)) for pk, doc in seed_docs])
-    builds = builds_of(server)
+    builds = server.services.indexes
     async with trio.open_nursery() as nursery:
         nursery.start_soon(builds.run)
         metas = [create_index(server, store, name, name) for name in DEFINITIONS]
@@ -123,7 +123,7 @@ async def build_with_interference(server: Server, seed_docs: list, plan: list) -
             assert built == expected(store, name), name
             assert built == scanned(store, f"{name}_scratch"), name
             assert raw_entry_count(store, name) == len(built), name  # no stale entries
-        assert not list(server.jobs)
+        assert not list(server.services.jobs)
         nursery.cancel_scope.cancel()
 
 

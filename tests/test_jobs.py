@@ -246,7 +246,8 @@ def test_index_construction_rows_show_progress_until_ready(r, conn, server):
     table = "ix_" + uuid.uuid4().hex[:8]
     r.db("test").table_create(table).run(conn)
     try:
-        r.table(table).insert([{"id": i, "x": i} for i in range(500)]).run(conn)
+        for start in range(0, 50_000, 10_000):  # big enough for 10 ms polls to see it move
+            r.table(table).insert([{"id": i, "x": i} for i in range(start, start + 10_000)], durability="soft").run(conn)
         r.table(table).index_create("x").run(conn)
         query = jobs(r).filter({"type": "index_construction", "info": {"db": "test", "table": table, "index": "x"}})
         seen: list[dict] = []
@@ -293,15 +294,16 @@ def registry_backend():  # type: ignore[no-untyped-def]
     from systables.storage import TableMeta
     from systables.system.jobs import JobsTable
 
+    from systables.node import Node, ServerOptions
+
     table = TableMeta(id=str(uuid.uuid4()), db_id="db-1", name="orders")
+    node = Node(ServerOptions(server_name="alpha"), SimpleNamespace(server_id="s-1", get_meta=lambda k: None, put_meta=lambda k, v: None))
     server = SimpleNamespace(
-        server_id="s-1",
-        name="alpha",
         jobs=JobRegistry(),
         storage=SimpleNamespace(tables={table.id: table}),
         catalog=SimpleNamespace(db_name=lambda db_id: {"db-1": "shop"}.get(db_id, "__deleted_database__")),
     )
-    return JobsTable(server), server, table
+    return JobsTable(node, server.catalog, server.jobs, server.storage, log=None), server, table
 
 
 def test_reports_of_one_index_build_merge_into_one_row():
@@ -341,16 +343,16 @@ def test_backfill_rows_name_both_servers_or_are_dropped():
     assert backend.rows(SimpleNamespace(user="admin"), "name") == []
 
 
-def test_only_query_jobs_can_be_killed():
+async def test_only_query_jobs_can_be_killed():
     from systables.jobs.registry import Job, JobNotInterruptible, JobRegistry
 
     registry = JobRegistry()
     killed: list[str] = []
     job = registry.add(Job("query", "q-1", user="bob", on_kill=killed.append))
     with pytest.raises(JobNotInterruptible, match="^Jobs of type `disk_compaction` cannot be interrupted.$"):
-        registry.kill("disk_compaction", "x", "admin", True)
-    assert registry.kill("query", "q-1", "carol", False) is False  # someone else's query
-    assert registry.kill("query", "q-1", "bob", False) is True
+        await registry.kill("disk_compaction", "x", "admin", True)
+    assert await registry.kill("query", "q-1", "carol", False) is False  # someone else's query
+    assert await registry.kill("query", "q-1", "bob", False) is True
     assert killed == ["bob"]
     registry.remove(job)
     assert registry.get("query", "q-1") is None and len(registry) == 0

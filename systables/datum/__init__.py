@@ -14,6 +14,7 @@ and the store without conversion):
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
@@ -255,10 +256,9 @@ def json_string(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _binary_object(v: bytes) -> dict:
-    import base64
-
-    return {REQL_TYPE: "BINARY", "data": base64.b64encode(v).decode()}
+def binary_object(v: bytes) -> dict:
+    """The BINARY pseudo-type as JSON carries it."""
+    return {REQL_TYPE: "BINARY", "data": base64.b64encode(v).decode("ascii")}
 
 
 def print_json(v: Datum) -> str:
@@ -273,7 +273,7 @@ def print_json(v: Datum) -> str:
     if t is str:
         return json_string(v)
     if t is bytes:
-        return print_json(_binary_object(v))
+        return print_json(binary_object(v))
     if t is list:
         return "[" + ",".join(print_json(x) for x in v) + "]"
     if t is dict:
@@ -303,7 +303,7 @@ def _print(v: Datum, depth: int) -> str:
         inner = ",\n".join(pad + json_string(k) + ":\t" + _print(x, depth + 1) for k, x in sorted(v.items()))
         return "{\n" + inner + "\n" + "\t" * depth + "}"
     if t is bytes:
-        return _print(_binary_object(v), depth)
+        return _print(binary_object(v), depth)
     if t is MinMaxVal:
         return repr(v)
     return print_json(v)
@@ -318,8 +318,6 @@ _B64_SKIPPED = " \t\r\n"
 
 def decode_base64(data: str) -> bytes:
     """Decode RFC 4648 base64 (padding optional, whitespace ignored)."""
-    import base64
-
     chars = [c for c in data if c not in _B64_SKIPPED]
     if "=" in chars:
         first_pad = chars.index("=")

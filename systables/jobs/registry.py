@@ -1,8 +1,10 @@
 """The job registry: every piece of work running on this server, reported by
-the subsystem doing it (query runner, compactor, index builder, backfiller).
+the subsystem doing it (query pipeline, compactor, index builder, backfiller).
 
-The ``rethinkdb.jobs`` table only reads this registry; nothing here is stored.
-A job's row is produced at read time from ``Job.row()``.
+Background work reports itself with ``add``/``remove``.  Queries are not
+pushed: the query pipeline is a *source* (``add_source``) the registry asks
+at read time, so a query costs nothing here unless someone looks.  The
+``rethinkdb.jobs`` table only reads this registry; nothing here is stored.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Protocol
 
 from .counters import RateCounter
 
@@ -50,8 +52,8 @@ class Job:
     * disk_compaction: ``{}``.
 
     ``progress`` is 0..1 for index construction and backfill.  ``on_kill``
-    interrupts the job (query jobs); ``on_update`` applies a row update,
-    returning an error message or None.
+    interrupts the job (query jobs) and ``ended`` waits until it has stopped;
+    ``on_update`` applies a row update, returning an error message or None.
     """
 
     type: str
@@ -63,6 +65,7 @@ class Job:
     progress: Callable[[], float] | None = None
     duration_known: bool = True
     on_kill: Callable[[str], None] | None = None
+    ended: Callable[[], Awaitable[None]] | None = None
     on_update: Callable[[dict[str, Any]], str | None] | None = None
     cancelled: bool = False
 
@@ -76,6 +79,14 @@ class Job:
         return max(0.0, (now if now is not None else time.time()) - self.start_time)
 
 
+class JobSource(Protocol):
+    """A subsystem whose jobs are read from it when the registry is read."""
+
+    def jobs(self) -> Iterable[Job]: ...
+
+    def find(self, job_id: str) -> Job | None: ...
+
+
 class JobRegistry:
     """Running jobs by ``(type, id)``.
 
@@ -85,13 +96,14 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._jobs: dict[tuple[str, str], list[Job]] = {}
+        self._sources: dict[str, JobSource] = {}  # job type -> where its jobs live
         self.queries_started = RateCounter()
 
-    def add(self, job: Job, counted: bool = True) -> Job:
-        """Report ``job``; ``counted=False`` when its query was already counted as started."""
+    def add_source(self, job_type: str, source: JobSource) -> None:
+        self._sources[job_type] = source
+
+    def add(self, job: Job) -> Job:
         self._jobs.setdefault(job.key, []).append(job)
-        if job.type == "query" and counted:
-            self.queries_started.add()
         return job
 
     def remove(self, job: Job) -> None:
@@ -107,6 +119,10 @@ class JobRegistry:
 
     def reports(self, job_type: str, job_id: str) -> list[Job]:
         """Every live report of one job (empty when there is none)."""
+        source = self._sources.get(job_type)
+        if source is not None:
+            job = source.find(job_id)
+            return [job] if job is not None else []
         return [j for j in self._jobs.get((job_type, job_id), ()) if not j.cancelled]
 
     def get(self, job_type: str, job_id: str) -> Job | None:
@@ -115,19 +131,23 @@ class JobRegistry:
 
     def groups(self) -> Iterator[list[Job]]:
         """The live reports of each job, one list per ``(type, id)``."""
+        for source in list(self._sources.values()):
+            for job in list(source.jobs()):
+                yield [job]
         for reports in list(self._jobs.values()):
             live = [j for j in reports if not j.cancelled]
             if live:
                 yield live
 
     def __iter__(self) -> Iterator[Job]:
-        return iter([j for reports in self._jobs.values() for j in reports if not j.cancelled])
+        return iter([job for reports in self.groups() for job in reports])
 
     def __len__(self) -> int:
         return sum(1 for _ in self.groups())
 
-    def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> bool:
-        """Interrupt a job on behalf of ``by_user`` (fire-and-forget, like RethinkDB).
+    async def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> bool:
+        """Interrupt a job on behalf of ``by_user`` and wait until it has stopped,
+        so that a kill reported done did happen.
 
         Returns whether a job was interrupted.  Raises JobNotInterruptible for
         job types that cannot be killed.  Unknown ids and other users' jobs
@@ -135,10 +155,13 @@ class JobRegistry:
         """
         if job_type != "query":
             raise JobNotInterruptible(f"Jobs of type `{job_type}` cannot be interrupted.")
-        killed = False
-        for job in self.reports(job_type, job_id):
-            if job.on_kill is None or (not is_admin and job.user != by_user):
-                continue
-            job.on_kill(by_user)
-            killed = True
-        return killed
+        victims = [
+            job for job in self.reports(job_type, job_id)
+            if job.on_kill is not None and (is_admin or job.user == by_user)
+        ]
+        for job in victims:
+            job.on_kill(by_user)  # type: ignore[misc]
+        for job in victims:
+            if job.ended is not None:
+                await job.ended()
+        return bool(victims)

@@ -13,7 +13,6 @@ from ``map``/``filter`` cost one pipe round trip each.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import re
@@ -26,6 +25,7 @@ from typing import Any
 import orjson
 import trio
 
+from ..datum import binary_object
 from .worker import REPLY_HEADER, REQUEST_HEADER
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -59,7 +59,7 @@ class Evaluated:
 
 def _json_default(v: Any) -> Any:
     if type(v) is bytes:
-        return {"$reql_type$": "BINARY", "data": base64.b64encode(v).decode()}
+        return binary_object(v)
     raise TypeError(f"cannot send {type(v).__name__} to JavaScript")
 
 

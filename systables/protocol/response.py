@@ -16,13 +16,12 @@ the session measures a batch's size in bytes as it fills it.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-from systables.datum import MinMaxVal
+from systables.datum import MinMaxVal, binary_object
 from systables.datum.errors import ReqlError, ReqlQueryLogicError
 from systables.datum.ql2 import ErrorType, ResponseType
 
@@ -43,7 +42,7 @@ Rows = list[Any] | tuple[Any, ...]
 
 def _encode_special(value: Any) -> dict[str, str]:
     if type(value) is bytes:
-        return {"$reql_type$": "BINARY", "data": base64.b64encode(value).decode("ascii")}
+        return binary_object(value)
     if type(value) is MinMaxVal:
         raise ReqlQueryLogicError(f"Cannot convert `{value!r}` to JSON.")
     raise TypeError(f"not a datum: {type(value).__name__}")
@@ -72,6 +71,12 @@ def _with_profile(response: dict[str, Any], profile: Profile | None) -> dict[str
 
 def atom(value: Any, profile: Profile | None = None) -> bytes:
     return _dumps(_with_profile({"t": _ATOM, "r": [value]}, profile))
+
+
+def encoded_atom(encoded: bytes, profile: Profile | None = None) -> bytes:
+    """SUCCESS_ATOM around a datum already encoded with ``encode_datum``."""
+    tail = b"]" if profile is None else b'],"p":' + _dumps(profile)
+    return b'{"t":%d,"r":[' % _ATOM + encoded + tail + b"}"
 
 
 def sequence(rows: Rows, profile: Profile | None = None, notes: Iterable[int] = ()) -> bytes:

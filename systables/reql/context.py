@@ -1,30 +1,85 @@
-"""Per-query evaluation context."""
+"""Per-query evaluation context, and the services evaluation uses.
+
+The composition root (``server.py``) builds one ``Services`` and the pipeline
+gives every query a ``QueryContext`` carrying those services as attributes:
+terms use ``env.ctx.catalog``, ``env.ctx.auth``... and nothing else of the
+server.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .term import Term
+from ..datum.times import make_time
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..admin import Admin
+    from ..auth import Auth
+    from ..catalog import Catalog
+    from ..indexes.builder import IndexBuilds
+    from ..jobs.counters import TableCounters
+    from ..jobs.registry import JobRegistry
+    from ..js import JsPool
+    from ..logbook import LogBook
+    from ..node import Node
+    from ..storage import Storage
+    from ..system import SystemTables
+    from .index_functions import IndexFunctions
+    from .term import Term
 
 DEFAULT_ARRAY_LIMIT = 100_000
 
 
+@dataclass(frozen=True)
+class Services:
+    """Everything a query may use, built once by the composition root."""
+
+    node: "Node"
+    log: "LogBook"
+    storage: "Storage"
+    catalog: "Catalog"
+    admin: "Admin"
+    auth: "Auth"
+    jobs: "JobRegistry"
+    indexes: "IndexBuilds"
+    index_functions: "IndexFunctions"
+    counters: "TableCounters"
+    system: "SystemTables"
+    js: "JsPool"
+
+
 class QueryContext:
-    """What a running query knows about its world: server, user, optargs, limits."""
+    """What a running query knows about its world: the services, its user,
+    its global optargs and limits, and what it has read and written so far."""
+
+    __slots__ = (
+        "node", "log", "storage", "catalog", "admin", "auth", "jobs", "indexes", "index_functions", "counters",
+        "system", "js",
+        "user", "global_optargs", "array_limit", "start_time", "_now", "docs_read", "docs_written", "query",
+    )
 
     def __init__(
         self,
-        server: "Server",
+        services: Services,
         user: str,
-        global_optargs: dict[str, Term],
+        global_optargs: dict[str, "Term"],
         *,
         array_limit: int = DEFAULT_ARRAY_LIMIT,
     ) -> None:
-        self.server = server
+        self.node = services.node
+        self.log = services.log
+        self.storage = services.storage
+        self.catalog = services.catalog
+        self.admin = services.admin
+        self.auth = services.auth
+        self.jobs = services.jobs
+        self.indexes = services.indexes
+        self.index_functions = services.index_functions
+        self.counters = services.counters
+        self.system = services.system
+        self.js = services.js
         self.user = user
         self.global_optargs = global_optargs
         self.array_limit = array_limit
@@ -32,12 +87,13 @@ class QueryContext:
         self._now: dict | None = None
         self.docs_read = 0
         self.docs_written = 0
+        # The running query this context evaluates (the pipeline's), if any:
+        # commit points ask it whether a kill arrived.
+        self.query: Any = None
 
     def now(self) -> dict:
         """``r.now()`` is the same instant for the whole query, as in RethinkDB."""
         if self._now is None:
-            from ..datum.times import make_time
-
             self._now = make_time(self.start_time, "+00:00")
         return self._now
 

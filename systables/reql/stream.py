@@ -13,9 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable
 
-import trio
-
 from ..datum.errors import ReqlResourceLimitError
+from ..timeslice import yield_now
 from .values import Val
 
 FIRST_CHUNK = 8
@@ -53,7 +52,7 @@ class Pacer:
             self.chunk = max(MIN_CHUNK, self.chunk // 2)
         elif busy < SLICE_SECONDS / 2:
             self.chunk = next_chunk_size(self.chunk)
-        await trio.lowlevel.checkpoint()
+        await yield_now()
         self._resumed = time.thread_time()
 
 

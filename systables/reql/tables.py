@@ -162,7 +162,7 @@ class TableVal(Stream):
         """Count documents read: the query's total, and the table's ``stats``."""
         self.ctx.docs_read += n
         if self.store is not None:
-            self.ctx.server.system.counters.note_read(self.store.meta.id, n)
+            self.ctx.counters.note_read(self.store.meta.id, n)
 
     def get(self, key: Any) -> dict | None:
         """The row with primary key ``key``; invalid keys raise RethinkDB's errors."""

@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable
 
 from .. import datum as D
 from ..datum.errors import ReqlQueryLogicError
+from ..timeslice import tick
 
 MinMaxVal = D.MinMaxVal
 MINVAL = D.MINVAL
@@ -63,6 +64,9 @@ class FuncVal(Val):
         return len(self.params)
 
     async def __call__(self, *args: Any) -> Any:
+        # Functions are where eager work over arrays spends its time (map,
+        # filter, reduce, group...): each call is a point to yield.
+        await tick()
         return await self._call(list(args))
 
     def describe(self) -> str:

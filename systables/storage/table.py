@@ -15,6 +15,7 @@ from rocksdict import WriteBatch
 from . import catalog, codec
 from .catalog import IndexMeta, TableMeta
 from .errors import AlreadyExists, IndexFunctionMissing, NoSuchIndex, NoSuchTable
+from .locks import RowLocks
 from .keys import MAX_INDEX_TAG, encode_both, encode_pk, index_entry, truncated_value
 from .scan import IndexScan, KeyCount, RangeReader, Scan, bound_keys
 
@@ -43,6 +44,7 @@ class TableStore:
         self._count = count
         self._fns: dict[str, IndexFn] = {}
         self.dropped = False
+        self.locks = RowLocks()  # held by writers from a document's read to its change's apply
 
     # --- documents -----------------------------------------------------------
 

@@ -22,34 +22,56 @@ from .table_status import TableStatusTable
 from .users import UsersTable
 
 if TYPE_CHECKING:
-    from ..server import Server
-
-BACKENDS: tuple[type[SystemTable], ...] = (
-    ClusterConfigTable,
-    CurrentIssuesTable,
-    DbConfigTable,
-    JobsTable,
-    LogsTable,
-    PermissionsTable,
-    ServerConfigTable,
-    ServerStatusTable,
-    TableConfigTable,
-    TableStatusTable,
-    UsersTable,
-)
+    from ..admin import Admin
+    from ..auth import Auth
+    from ..catalog import Catalog
+    from ..jobs.registry import JobRegistry
+    from ..logbook import LogBook
+    from ..node import Node
+    from ..storage import Storage
+    from .stats import ClientCounts
 
 
 class SystemTables:
-    def __init__(self, server: "Server") -> None:
-        self.server = server
-        # Documents read and written per table, for `stats`; tables and
-        # writers report into it.
-        self.counters = TableCounters()
-        self.backends: dict[str, SystemTable] = {cls.name: cls(server) for cls in BACKENDS}
-        self.backends["stats"] = StatsTable(server, self.counters)
+    """The backends of the ``rethinkdb`` database, each given exactly the
+    collaborators it reads or changes."""
+
+    def __init__(
+        self,
+        *,
+        node: "Node",
+        log: "LogBook",
+        storage: "Storage",
+        catalog: "Catalog",
+        admin: "Admin",
+        auth: "Auth",
+        jobs: "JobRegistry",
+        counters: TableCounters,
+        clients: "ClientCounts",
+    ) -> None:
+        backends: list[SystemTable] = [
+            ClusterConfigTable(node, catalog, storage),
+            CurrentIssuesTable(node, catalog),
+            DbConfigTable(node, catalog, storage, admin),
+            JobsTable(node, catalog, jobs, storage, log),
+            LogsTable(node, catalog, log),
+            PermissionsTable(node, catalog, auth, storage, self.name_of),
+            ServerConfigTable(node, catalog, storage, log),
+            ServerStatusTable(node, catalog),
+            StatsTable(node, catalog, storage, counters, jobs, clients),
+            TableConfigTable(node, catalog, storage, admin),
+            TableStatusTable(node, catalog, storage),
+            UsersTable(node, catalog, auth),
+        ]
+        self.backends: dict[str, SystemTable] = {b.name: b for b in backends}
+        self._by_id = {b.id: b for b in backends}
 
     def get(self, name: str) -> SystemTable | None:
         return self.backends.get(name)
+
+    def name_of(self, table_id: str) -> str | None:
+        backend = self._by_id.get(table_id)
+        return backend.name if backend is not None else None
 
     def visible_names(self) -> list[str]:
         return sorted(n for n in self.backends if not n.startswith("_"))

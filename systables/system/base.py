@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..catalog import NAME_RE, SYSTEM_DB, system_table_id
 from .. import datum as D
+from ..catalog import NAME_RE, SYSTEM_DB, Catalog, system_table_id
 
 if TYPE_CHECKING:
+    from ..node import Node
     from ..reql.context import QueryContext
-    from ..server import Server
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ class SystemTable:
     # How refusals name the table: most say "table", a few "system table".
     noun: ClassVar[str] = "table"
 
-    def __init__(self, server: "Server") -> None:
-        self.server = server
+    def __init__(self, node: "Node", catalog: Catalog) -> None:
+        self.node = node
+        self.catalog = catalog
         self.id = system_table_id(self.name)
 
     @property
@@ -74,18 +75,16 @@ class SystemTable:
     def no_deletes(self) -> str:
         return f"It's illegal to delete rows from the `{self.qualified_name}` {self.noun}."
 
-    # -- helpers for backends on the server ------------------------------------
+    # -- rendering ids as names (``identifier_format``) ---------------------------
     def server_ref(self, identifier_format: str) -> str:
-        return self.server.server_id if identifier_format == "uuid" else self.server.name
+        return self.node.ref(identifier_format)
 
     def server_ref_of(self, server_id: str, identifier_format: str) -> str | None:
         """A server by id, rendered; None when it is not connected (unknown)."""
-        if server_id != self.server.server_id:
-            return None
-        return self.server_ref(identifier_format)
+        return self.node.ref_of(server_id, identifier_format)
 
     def db_ref(self, db_id: str, identifier_format: str) -> str:
-        return db_id if identifier_format == "uuid" else self.server.catalog.db_name(db_id)
+        return db_id if identifier_format == "uuid" else self.catalog.db_name(db_id)
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,10 @@ from .. import datum as D
 from .base import FormatError, RowChange, RowReader, SystemTable, wrong_format
 
 if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..node import Node
     from ..reql.context import QueryContext
+    from ..storage import Storage
 
 HEARTBEAT_META = "cluster/heartbeat_timeout_secs"
 DEFAULT_HEARTBEAT = 10
@@ -18,8 +21,12 @@ DEFAULT_HEARTBEAT = 10
 class ClusterConfigTable(SystemTable):
     name = "cluster_config"
 
+    def __init__(self, node: "Node", catalog: "Catalog", storage: "Storage") -> None:
+        super().__init__(node, catalog)
+        self.storage = storage
+
     def heartbeat(self) -> int | float:
-        stored = self.server.storage.get_meta(HEARTBEAT_META)
+        stored = self.storage.get_meta(HEARTBEAT_META)
         return DEFAULT_HEARTBEAT if stored is None else stored
 
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
@@ -42,5 +49,5 @@ class ClusterConfigTable(SystemTable):
             return f"Expected a number; got {D.print_datum(timeout)}"
         if timeout < 2:
             return "The heartbeat timeout must be at least two seconds"
-        self.server.storage.put_meta(HEARTBEAT_META, D.norm_num(timeout))
+        self.storage.put_meta(HEARTBEAT_META, D.norm_num(timeout))
         return None

@@ -5,7 +5,7 @@ resolved then (``identifier_format``), and reports of one job are merged
 (servers united, longest duration, progress = sum of fractions / number of
 unfinished reports).  Non-admin users only see their own queries.
 
-Deleting a ``query`` row interrupts that query and answers at once; the
+Deleting a ``query`` row interrupts that query and answers once it has stopped; the
 victim fails with "Query terminated by the `rethinkdb.jobs` table.".
 """
 
@@ -20,7 +20,12 @@ from .. import datum as D
 from .base import RowChange, SystemTable
 
 if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..jobs.registry import JobRegistry
+    from ..logbook import LogBook
+    from ..node import Node
     from ..reql.context import QueryContext
+    from ..storage import Storage
 
 ONLY_DELETIONS = "The `rethinkdb.jobs` system table only allows deletions, not inserts or updates."
 
@@ -28,11 +33,19 @@ ONLY_DELETIONS = "The `rethinkdb.jobs` system table only allows deletions, not i
 class JobsTable(SystemTable):
     name = "jobs"
 
+    def __init__(
+        self, node: "Node", catalog: "Catalog", jobs: "JobRegistry", storage: "Storage", log: "LogBook"
+    ) -> None:
+        super().__init__(node, catalog)
+        self.jobs = jobs
+        self.storage = storage
+        self.log = log
+
     # -- reads -----------------------------------------------------------------
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
         now = time.time()
         rows = []
-        for reports in self.server.jobs.groups():
+        for reports in self.jobs.groups():
             if not self.visible(ctx, reports[0]):
                 continue
             row = self.render(reports, identifier_format, now)
@@ -44,7 +57,7 @@ class JobsTable(SystemTable):
         parsed = parse_key(key)
         if parsed is None:
             return None
-        reports = self.server.jobs.reports(*parsed)
+        reports = self.jobs.reports(*parsed)
         if not reports or not self.visible(ctx, reports[0]):
             return None
         return self.render(reports, identifier_format, time.time())
@@ -81,7 +94,7 @@ class JobsTable(SystemTable):
         try:
             raw = dict(first.info())
         except Exception as e:  # a reporter's bug must not take the whole table down
-            self.server.log_exception(e)
+            self.log.log_exception(e)
             return None
         if first.type == "index_construction":
             return self.table_info(raw, reports, fmt)
@@ -98,7 +111,7 @@ class JobsTable(SystemTable):
         return raw
 
     def table_info(self, raw: dict, reports: list[Job], fmt: str) -> dict | None:
-        meta = self.server.storage.tables.get(raw.get("table"))
+        meta = self.storage.tables.get(raw.get("table"))
         if meta is None:
             return None  # the table was dropped meanwhile
         info = dict(raw)
@@ -116,7 +129,7 @@ class JobsTable(SystemTable):
         if parsed is None:
             return None  # RethinkDB accepts deleting a malformed key (nothing happens)
         try:
-            self.server.jobs.kill(parsed[0], parsed[1], ctx.user, ctx.user == ADMIN)
+            await self.jobs.kill(parsed[0], parsed[1], ctx.user, ctx.user == ADMIN)
         except JobNotInterruptible as e:
             return str(e)
         return None
@@ -124,7 +137,7 @@ class JobsTable(SystemTable):
     def update(self, key: Any, new: dict) -> str | None:
         """Jobs that accept control (``on_update``) take it; others refuse."""
         parsed = parse_key(key)
-        reports = self.server.jobs.reports(*parsed) if parsed is not None else []
+        reports = self.jobs.reports(*parsed) if parsed is not None else []
         if not reports or any(j.on_update is None for j in reports):
             return ONLY_DELETIONS
         for job in reports:

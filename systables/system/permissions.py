@@ -8,15 +8,19 @@ cannot be changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
+from .. import datum as D
 from ..auth import ADMIN, PermissionsFormatError, Scope, parse_permissions
 from ..catalog import SYSTEM_DB_ID
-from .. import datum as D
 from .base import RowChange, SystemTable
 
 if TYPE_CHECKING:
+    from ..auth import Auth
+    from ..catalog import Catalog
+    from ..node import Node
     from ..reql.context import QueryContext
+    from ..storage import Storage
 
 ADMIN_GLOBAL = {"config": True, "connect": True, "read": True, "write": True}
 ADMIN_SYSTEM_DB = {"config": True, "read": True, "write": True}
@@ -29,12 +33,25 @@ class BadPermissionKey(Exception):
 class PermissionsTable(SystemTable):
     name = "permissions"
 
+    def __init__(
+        self,
+        node: "Node",
+        catalog: "Catalog",
+        auth: "Auth",
+        storage: "Storage",
+        system_table_name: Callable[[str], str | None],
+    ) -> None:
+        super().__init__(node, catalog)
+        self.auth = auth
+        self.storage = storage
+        self.system_table_name = system_table_name
+
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
         rows = [
             self.row(ADMIN, (), ADMIN_GLOBAL, identifier_format),
             self.row(ADMIN, (SYSTEM_DB_ID,), ADMIN_SYSTEM_DB, identifier_format),
         ]
-        for user, scope, values in self.server.auth.all_grants():
+        for user, scope, values in self.auth.all_grants():
             row = self.row(user, scope, values, identifier_format) if values else None
             if row is not None:
                 rows.append(row)
@@ -48,7 +65,7 @@ class PermissionsTable(SystemTable):
         if user == ADMIN:
             fixed = {(): ADMIN_GLOBAL, (SYSTEM_DB_ID,): ADMIN_SYSTEM_DB}.get(scope)
             return self.row(user, scope, fixed, identifier_format) if fixed else None
-        values = self.server.auth.get_grants(user, scope)
+        values = self.auth.get_grants(user, scope)
         return self.row(user, scope, values, identifier_format) if values else None
 
     def row(self, user: str, scope: Scope, values: dict[str, bool], fmt: str) -> dict | None:
@@ -65,11 +82,8 @@ class PermissionsTable(SystemTable):
     def table_name(self, db_id: str, table_id: str) -> str | None:
         """A user table's or system table's name; None if it is not in that database."""
         if db_id == SYSTEM_DB_ID:
-            for backend in self.server.system.backends.values():
-                if backend.id == table_id:
-                    return backend.name
-            return None
-        meta = self.server.storage.tables.get(table_id)
+            return self.system_table_name(table_id)
+        meta = self.storage.tables.get(table_id)
         return meta.name if meta is not None and meta.db_id == db_id else None
 
     def parse_key(self, key: Any) -> tuple[str, Scope]:
@@ -77,7 +91,7 @@ class PermissionsTable(SystemTable):
             raise BadPermissionKey(f"Expected an array of one to three strings as the primary key, got {D.print_datum(key)}.")
         user, *rest = key
         scope: Scope = tuple(rest)
-        if scope and scope[0] != SYSTEM_DB_ID and scope[0] not in self.server.storage.dbs:
+        if scope and scope[0] != SYSTEM_DB_ID and scope[0] not in self.storage.dbs:
             raise BadPermissionKey(f"No database with UUID `{scope[0]}` exists.")
         if len(scope) == 2 and self.table_name(scope[0], scope[1]) is None:
             raise BadPermissionKey(f"No table with UUID `{scope[1]}` exists in database `{scope[0]}`.")
@@ -93,18 +107,18 @@ class PermissionsTable(SystemTable):
             return str(e)
         if user == ADMIN:
             return "The permissions of the user `admin` can't be modified."
-        if not self.server.auth.exists(user):
+        if not self.auth.exists(user):
             return f"User `{user}` not found."
         if new is None:
-            self.server.auth.set_grants(user, scope, {})
+            self.auth.set_grants(user, scope, {})
             return None
         try:
             changes = self.parse_row(new, user, scope, identifier_format)
         except PermissionsFormatError as e:
             return str(e)
-        current = self.server.auth.get_grants(user, scope)
+        current = self.auth.get_grants(user, scope)
         replaced = {p: changes.get(p) for p in set(current) | set(changes)}
-        self.server.auth.update_grants(user, scope, replaced)
+        self.auth.update_grants(user, scope, replaced)
         return None
 
     def parse_row(self, new: dict, user: str, scope: Scope, fmt: str) -> dict[str, bool | None]:

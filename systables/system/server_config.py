@@ -10,7 +10,11 @@ from .. import datum as D
 from .base import FormatError, RowChange, RowReader, SystemTable, expect_name, wrong_format
 
 if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..logbook import LogBook
+    from ..node import Node
     from ..reql.context import QueryContext
+    from ..storage import Storage
 
 TAGS_META = "server/tags"
 CACHE_META = "server/cache_size_mb"
@@ -21,23 +25,28 @@ class ServerConfigTable(SystemTable):
     name = "server_config"
     noun = "system table"
 
+    def __init__(self, node: "Node", catalog: "Catalog", storage: "Storage", log: "LogBook") -> None:
+        super().__init__(node, catalog)
+        self.storage = storage
+        self.log = log
+
     def tags(self) -> list[str]:
-        stored = self.server.storage.get_meta(TAGS_META)
+        stored = self.storage.get_meta(TAGS_META)
         return ["default"] if stored is None else list(stored)
 
     def cache_size_mb(self) -> Any:
-        stored = self.server.storage.get_meta(CACHE_META)
+        stored = self.storage.get_meta(CACHE_META)
         if stored is not None:
             return stored
-        configured = self.server.options.cache_size_mb
+        configured = self.node.options.cache_size_mb
         return configured if configured == "auto" else D.norm_num(float(configured))
 
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
         return [
             {
                 "cache_size_mb": self.cache_size_mb(),
-                "id": self.server.server_id,
-                "name": self.server.name,
+                "id": self.node.server_id,
+                "name": self.node.name,
                 "tags": self.tags(),
             }
         ]
@@ -69,11 +78,11 @@ class ServerConfigTable(SystemTable):
         return name, sorted(set(tags)), cache
 
     def apply(self, name: str, tags: list[str], cache: Any) -> None:
-        if name != self.server.name:
-            self.server.log("notice", f"Changed server's name from `{self.server.name}` to `{name}`.")
-            self.server.rename(name)
-        self.server.storage.put_meta(TAGS_META, tags)
-        self.server.storage.put_meta(CACHE_META, cache)
+        if name != self.node.name:
+            self.log.log("notice", f"Changed server's name from `{self.node.name}` to `{name}`.")
+            self.node.rename(name)
+        self.storage.put_meta(TAGS_META, tags)
+        self.storage.put_meta(CACHE_META, cache)
 
 
 def parse_cache_size(v: Any) -> Any:

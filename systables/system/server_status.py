@@ -21,16 +21,16 @@ class ServerStatusTable(SystemTable):
     name = "server_status"
 
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
-        server = self.server
-        options = server.options
-        started = make_time(server.started)
-        http_ports = [port for _, port in server.http_addresses]
-        reql_ports = [port for _, port in server.driver_addresses]
+        node = self.node
+        options = node.options
+        started = make_time(node.started)
+        http_ports = [port for _, port in node.http_addresses]
+        reql_ports = [port for _, port in node.driver_addresses]
         cache = options.cache_size_mb
         return [
             {
-                "id": server.server_id,
-                "name": server.name,
+                "id": node.server_id,
+                "name": node.name,
                 "network": {
                     "canonical_addresses": [{"host": host, "port": options.cluster_port} for host in self.hosts()],
                     "cluster_port": options.cluster_port,
@@ -45,11 +45,11 @@ class ServerStatusTable(SystemTable):
                     "cache_size_mb": AUTO_CACHE_MB if cache == "auto" else float(cache),
                     "pid": os.getpid(),
                     "time_started": started,
-                    "version": f"rethinkdb {server.version} (CPython {platform.python_version()})",
+                    "version": f"rethinkdb {node.version} (CPython {platform.python_version()})",
                 },
             }
         ]
 
     def hosts(self) -> list[str]:
-        hosts = sorted({host for host, _ in self.server.driver_addresses})
+        hosts = sorted({host for host, _ in self.node.driver_addresses})
         return hosts or ["127.0.0.1"]

@@ -7,14 +7,26 @@ second.  Disk figures come from the storage engine (RocksDB properties).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..jobs.counters import TableCounters
 from .base import SystemTable
 
 if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..jobs.registry import JobRegistry
+    from ..node import Node
     from ..reql.context import QueryContext
-    from ..storage import TableMeta
+    from ..storage import Storage, TableMeta
+
+
+class ClientCounts(Protocol):
+    """What the query pipeline tells ``stats`` about clients."""
+
+    @property
+    def connections(self) -> int: ...
+
+    def clients_active(self) -> int: ...
 
 STATS_TIMEOUT = "Timed out. Unable to retrieve stats."
 
@@ -22,29 +34,37 @@ STATS_TIMEOUT = "Timed out. Unable to retrieve stats."
 class StatsTable(SystemTable):
     name = "stats"
 
-    def __init__(self, server: Any, counters: TableCounters) -> None:
-        super().__init__(server)
+    def __init__(
+        self,
+        node: "Node",
+        catalog: "Catalog",
+        storage: "Storage",
+        counters: TableCounters,
+        jobs: "JobRegistry",
+        clients: ClientCounts,
+    ) -> None:
+        super().__init__(node, catalog)
+        self.storage = storage
         self.counters = counters
+        self.jobs = jobs
+        self.clients = clients
 
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
         rows = [self.cluster_row(), self.server_row(identifier_format)]
         shares = self.table_shares()
-        for meta in self.server.storage.tables.values():
+        for meta in self.storage.tables.values():
             rows.append(self.table_row(meta, identifier_format))
             rows.append(self.table_server_row(meta, identifier_format, shares.get(meta.id, 0.0)))
         return rows
-
-    def clients_active(self) -> int:
-        return sum(1 for session in list(self.server.sessions) if session.queries)
 
     def cluster_row(self) -> dict:
         c = self.counters
         return {
             "id": ["cluster"],
             "query_engine": {
-                "client_connections": self.server.connections,
-                "clients_active": self.clients_active(),
-                "queries_per_sec": self.server.jobs.queries_started.per_sec(),
+                "client_connections": self.clients.connections,
+                "clients_active": self.clients.clients_active(),
+                "queries_per_sec": self.jobs.queries_started.per_sec(),
                 "read_docs_per_sec": c.read.per_sec(),
                 "written_docs_per_sec": c.written.per_sec(),
             },
@@ -52,12 +72,12 @@ class StatsTable(SystemTable):
 
     def server_row(self, fmt: str) -> dict:
         c = self.counters
-        queries = self.server.jobs.queries_started
+        queries = self.jobs.queries_started
         return {
-            "id": ["server", self.server.server_id],
+            "id": ["server", self.node.server_id],
             "query_engine": {
-                "client_connections": self.server.connections,
-                "clients_active": self.clients_active(),
+                "client_connections": self.clients.connections,
+                "clients_active": self.clients.clients_active(),
                 "queries_per_sec": queries.per_sec(),
                 "queries_total": queries.total,
                 "read_docs_per_sec": c.read.per_sec(),
@@ -82,7 +102,7 @@ class StatsTable(SystemTable):
     def table_server_row(self, meta: "TableMeta", fmt: str, share: float) -> dict:
         read, written = self.counters.of_table(meta.id)
         return {
-            "id": ["table_server", meta.id, self.server.server_id],
+            "id": ["table_server", meta.id, self.node.server_id],
             "query_engine": {
                 "read_docs_per_sec": read.per_sec(),
                 "read_docs_total": read.total,
@@ -95,7 +115,7 @@ class StatsTable(SystemTable):
         }
 
     def storage_engine(self, share: float) -> dict:
-        storage = self.server.storage
+        storage = self.storage
         live = storage.property_int("rocksdb.estimate-live-data-size")
         total = storage.property_int("rocksdb.total-sst-files-size") + storage.property_int("rocksdb.cur-size-all-mem-tables")
         return {
@@ -117,7 +137,7 @@ class StatsTable(SystemTable):
     def table_shares(self) -> dict[str, float]:
         """RocksDB keeps one set of files for all tables: each table is shown
         its share of the space by document count."""
-        storage = self.server.storage
+        storage = self.storage
         counts = {t: storage.table(t).estimate_count() for t in list(storage.tables)}
         total = sum(counts.values())
         return {t: n / total for t, n in counts.items()} if total else {}

@@ -26,7 +26,8 @@ from .hosts import AllowedHosts, header, same_origin
 from .reql_http import HttpConnections, ReqlHttpEndpoint, Receive, Scope, Send, configured_timeout
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..pipeline.sessions import Sessions
+    from ..reql.context import Services
 
 WEBSHELL_DIST = Path(__file__).resolve().parents[2] / "drivers" / "webshell" / "dist"
 WEBSHELL_DIR_ENV = "SYSTABLES_WEBSHELL_DIR"
@@ -185,13 +186,13 @@ def hypercorn_config() -> Config:
     return config
 
 
-async def serve_http(server: "Server", bind_hosts: list[str], port: int,
+async def serve_http(services: "Services", sessions: "Sessions", bind_hosts: list[str], port: int,
                      *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Serve the administrative HTTP port; reports the bound ``(host, port)`` pairs."""
     sockets = open_sockets(bind_hosts, port)
     addresses = [(s.getsockname()[0], s.getsockname()[1]) for s in sockets]
     allowed = AllowedHosts.for_binds(bind_hosts, [host for host, _ in addresses])
-    connections = HttpConnections(server, configured_timeout())
+    connections = HttpConnections(services, sessions, configured_timeout())
     app = build_app(connections, allowed, webshell_dist())
     config = hypercorn_config()
     async with trio.open_nursery() as nursery:

@@ -31,10 +31,11 @@ from ..protocol.query import QueryParseError, parse_query
 from ..protocol.response import client_error
 from ..datum import errors as E
 from ..datum.ql2 import QueryType
-from ..session import Session
+from ..pipeline.session import Session
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..pipeline.sessions import Sessions
+    from ..reql.context import Services
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -81,15 +82,16 @@ class HttpConnection:
 class HttpConnections:
     """The open HTTP ReQL connections, by id, with idle expiry."""
 
-    def __init__(self, server: "Server", timeout: float = DEFAULT_TIMEOUT_SEC) -> None:
-        self.server = server
+    def __init__(self, services: "Services", sessions: "Sessions", timeout: float = DEFAULT_TIMEOUT_SEC) -> None:
+        self.services = services
+        self.sessions = sessions
         self.timeout = timeout
         self._by_id: dict[str, HttpConnection] = {}
 
     def open(self, peer_host: str, peer_port: int) -> HttpConnection:
         # URL-safe ids: the driver appends the id to the URL without encoding it.
         conn_id = secrets.token_urlsafe(16)
-        session = Session(self.server, HTTP_USER, peer_host, peer_port, http=True)
+        session = Session(self.services, self.sessions, HTTP_USER, peer_host, peer_port, http=True)
         conn = HttpConnection(conn_id, session, trio.current_time())
         self._by_id[conn_id] = conn
         return conn
@@ -277,17 +279,16 @@ class ReqlHttpEndpoint:
             while (await receive())["type"] != "http.disconnect":
                 pass
             aborted = True
-            query = conn.session.queries.get(token)
-            if query is not None and query_type in (QueryType.START, QueryType.CONTINUE):
-                conn.session.interrupt(query, E.HTTP_TERMINATED)
+            if query_type in (QueryType.START, QueryType.CONTINUE):
+                conn.session.interrupt_token(token, E.HTTP_TERMINATED)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(interrupt_on_disconnect)
-            response = await conn.session.handle(token, payload)
+            response = await conn.session.request(token, payload)
             nursery.cancel_scope.cancel()
         if response is None or aborted:
             return None
-        if conn.closed_reason is not None or self.connections.server.shutting_down:
+        if conn.closed_reason is not None or self.connections.sessions.shutting_down:
             return response  # interrupted: RethinkDB attaches no profile then
         return with_profile(response, (time.perf_counter() - started) * 1000)
 

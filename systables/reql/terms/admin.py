@@ -26,7 +26,7 @@ from ...datum.ql2 import TermType as T
 from ..tables import TableVal
 from ..term import MISSING, Env, Term, term
 from ..values import DbVal, SingleSelection
-from .db_table import AdminTerm, server_of, table_arg
+from .db_table import AdminTerm, table_arg
 
 SPECIAL_CONFIG = "Database `rethinkdb` is special; you can't configure it."
 SPECIAL_TABLE_CONFIG = "Database `rethinkdb` is special; you can't configure the tables in it."
@@ -38,13 +38,13 @@ REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase")
 
 def system_table(env: Env, name: str, identifier_format: str = "name") -> TableVal:
     """A system table reached through an admin term (no read check: the term checks)."""
-    backend = server_of(env).system.get(name)
+    backend = env.ctx.system.get(name)
     return TableVal(env.ctx, C.SYSTEM_DB, C.SYSTEM_DB_ID, name, system=backend, identifier_format=identifier_format)
 
 
 def require(env: Env, perm: str, db_id: str | None = None, table_id: str | None = None, at: Any = None) -> None:
     try:
-        server_of(env).auth.require(env.ctx.user, perm, db_id, table_id)
+        env.ctx.auth.require(env.ctx.user, perm, db_id, table_id)
     except ReqlError as e:
         raise e.at(at)
 
@@ -60,7 +60,7 @@ async def table_or_db(t: Term, env: Env, name: str) -> TableVal | DbVal:
 
 def db_meta(env: Env, db: DbVal, at: Any) -> Any:
     try:
-        return server_of(env).catalog.require_db(db.name)
+        return env.ctx.catalog.require_db(db.name)
     except ReqlError as e:
         raise e.at(at)
 
@@ -146,16 +146,16 @@ class Reconfigure(AdminTerm):
         raise ReqlOpFailedError("This table doesn't need to be repaired.", self)
 
     def tables_of(self, env: Env, target: TableVal | DbVal) -> list[Any]:
-        catalog = server_of(env).catalog
+        catalog = env.ctx.catalog
         if isinstance(target, DbVal):
             db = db_meta(env, target, self)
             require(env, "config", db.id, at=self)
             return catalog.tables_of(db.id)
         require(env, "config", target.db_id, target.id, self)
-        return [server_of(env).storage.tables[target.id]]
+        return [env.ctx.storage.tables[target.id]]
 
     def apply(self, env: Env, tables: list[Any], shards: int, dry_run: bool) -> dict:
-        catalog = server_of(env).catalog
+        catalog = env.ctx.catalog
         config_changes, status_changes = [], []
         for meta in tables:
             old_config, old_status = catalog.table_config_row(meta), catalog.table_status_row(meta)
@@ -176,22 +176,22 @@ class Reconfigure(AdminTerm):
 class Rebalance(AdminTerm):
     async def eval(self, env: Env) -> dict:
         target = await table_or_db(self, env, "rebalance")
-        server = server_of(env)
+        ctx = env.ctx
         if isinstance(target, DbVal):
             if target.name == C.SYSTEM_DB:
                 raise ReqlOpFailedError(SPECIAL_REBALANCE, self)
             db = db_meta(env, target, self)
             require(env, "config", db.id, at=self)
-            tables = server.catalog.tables_of(db.id)
+            tables = ctx.catalog.tables_of(db.id)
         else:
             if target.system is not None:
                 raise ReqlOpFailedError(SPECIAL_REBALANCE, self)
             require(env, "config", target.db_id, target.id, self)
-            tables = [server.storage.tables[target.id]]
+            tables = [ctx.storage.tables[target.id]]
         # One store per table: shards are already balanced.  RethinkDB reports
         # a table as rebalanced once it holds enough data to place split points.
-        rebalanced = [t for t in tables if server.storage.table(t.id).estimate_count() > 0 or server.catalog.shard_count(t.id) == 1]
-        status = [server.catalog.table_status_row(t) for t in rebalanced]
+        rebalanced = [t for t in tables if ctx.storage.table(t.id).estimate_count() > 0 or ctx.catalog.shard_count(t.id) == 1]
+        status = [ctx.catalog.table_status_row(t) for t in rebalanced]
         return {"rebalanced": len(rebalanced), "status_changes": [{"new_val": s, "old_val": s} for s in status]}
 
 
@@ -205,7 +205,7 @@ class Grant(AdminTerm):
         user = await self.arg_str(env, len(self.args) - 2)
         perms = await self.arg_datum(env, len(self.args) - 1)
         require(env, "config", *scope, at=self)  # type: ignore[arg-type]
-        auth = server_of(env).auth
+        auth = env.ctx.auth
         if user == ADMIN:
             raise ReqlOpFailedError("The permissions of the user `admin` can't be modified.", self)
         if not auth.exists(user):
@@ -242,7 +242,7 @@ class GetWriteHook(AdminTerm):
         if table.system is not None:
             return None
         require(env, "config", table.db_id, table.id, self)
-        return server_of(env).catalog.write_hook_row(table.store.meta)
+        return env.ctx.catalog.write_hook_row(table.store.meta)
 
 
 @term(T.SET_WRITE_HOOK)
@@ -256,5 +256,5 @@ class SetWriteHook(AdminTerm):
         if hook is not None:
             # Storing a hook that writes would not run is worse than refusing.
             raise ReqlOpFailedError("Write hooks are not supported by this server.", self)
-        old = server_of(env).catalog.write_hook_row(table.store.meta)
+        old = env.ctx.catalog.write_hook_row(table.store.meta)
         return {"deleted": 0 if old is None else 1}

@@ -15,9 +15,9 @@ import copy
 import itertools
 from typing import Any, Awaitable, Callable
 
-import trio
 
 from ... import datum as D
+from ...timeslice import yield_now
 from ...datum import norm_num
 from ...datum.errors import (
     ReqlNonExistenceError,
@@ -474,7 +474,7 @@ async def count_primary_range(scan: TableScan) -> int:
     try:
         while got := counter.next_chunk(65536):
             n += got
-            await trio.lowlevel.checkpoint()
+            await yield_now()
     finally:
         counter.close()
     return n

@@ -17,10 +17,6 @@ from ..values import DbVal, SingleSelection, Val
 READ_MODES = ("single", "majority", "outdated", "_debug_direct")
 
 
-def server_of(env: Env) -> Any:
-    return env.ctx.server
-
-
 async def default_db(env: Env) -> DbVal:
     """The database of ``r.table(name)``: the `db` global optarg, else `test`."""
     g = env.ctx.global_optargs.get("db")
@@ -59,7 +55,7 @@ class Db(Term):
         C.check_name("Database", name)
         if name == C.SYSTEM_DB:
             return DbVal(name, C.SYSTEM_DB_ID)
-        db = server_of(env).catalog.require_db(name)
+        db = env.ctx.catalog.require_db(name)
         return DbVal(name, db.id)
 
 
@@ -86,20 +82,20 @@ class Table(Term):
 
 
 def open_table(env: Env, db: DbVal, name: str, ident: str = "name", read_mode: str = "single", at: Any = None) -> TableVal:
-    server = server_of(env)
+    ctx = env.ctx
     C.check_name("Table", name)
     if db.name == C.SYSTEM_DB:
-        backend = server.system.get(name)
+        backend = ctx.system.get(name)
         if backend is None:
             raise ReqlOpFailedError(f"Table `{C.SYSTEM_DB}.{name}` does not exist.", at)
-        server.auth.require(env.ctx.user, "read", C.SYSTEM_DB_ID, backend.id)
+        ctx.auth.require(env.ctx.user, "read", C.SYSTEM_DB_ID, backend.id)
         return TableVal(env.ctx, C.SYSTEM_DB, C.SYSTEM_DB_ID, name, system=backend, identifier_format=ident)
-    db_id = db.id or server.catalog.require_db(db.name).id
-    if db_id not in server.storage.dbs:
+    db_id = db.id or ctx.catalog.require_db(db.name).id
+    if db_id not in ctx.storage.dbs:
         raise ReqlOpFailedError(f"Database `{db.name}` does not exist.", at)
-    meta = server.catalog.require_table(db.name, db_id, name)
-    server.auth.require(env.ctx.user, "read", db_id, meta.id)
-    return TableVal(env.ctx, db.name, db_id, name, store=server.storage.table(meta.id), identifier_format=ident, read_mode=read_mode)
+    meta = ctx.catalog.require_table(db.name, db_id, name)
+    ctx.auth.require(env.ctx.user, "read", db_id, meta.id)
+    return TableVal(env.ctx, db.name, db_id, name, store=ctx.storage.table(meta.id), identifier_format=ident, read_mode=read_mode)
 
 
 @term(T.GET)
@@ -194,32 +190,33 @@ class AdminTerm(Term):
 class DbCreate(AdminTerm):
     async def eval(self, env: Env) -> dict:
         name = C.check_name("Database", await self.arg_str(env, 0))
-        server = server_of(env)
-        server.auth.require(env.ctx.user, "config")
-        if name == C.SYSTEM_DB or server.catalog.db_by_name(name) is not None:
-            raise ReqlOpFailedError(f"Database `{name}` already exists.", self)
-        db = server.storage.create_db(name)
-        return {"config_changes": [{"new_val": server.catalog.db_config_row(db), "old_val": None}], "dbs_created": 1}
+        ctx = env.ctx
+        ctx.auth.require(env.ctx.user, "config")
+        try:
+            db = ctx.admin.create_db(name)
+        except ReqlError as e:
+            raise e.at(self)
+        return {"config_changes": [{"new_val": ctx.catalog.db_config_row(db), "old_val": None}], "dbs_created": 1}
 
 
 @term(T.DB_DROP)
 class DbDrop(AdminTerm):
     async def eval(self, env: Env) -> dict:
         name = C.check_name("Database", await self.arg_str(env, 0))
-        server = server_of(env)
+        ctx = env.ctx
         if name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't delete it.", self)
-        db = server.catalog.require_db(name)
-        server.auth.require(env.ctx.user, "config", db.id)
-        row = server.catalog.db_config_row(db)
-        dropped = await server.drop_db(db.id)
+        db = ctx.catalog.require_db(name)
+        ctx.auth.require(env.ctx.user, "config", db.id)
+        row = ctx.catalog.db_config_row(db)
+        dropped = ctx.admin.drop_db(db.id)
         return {"config_changes": [{"new_val": None, "old_val": row}], "dbs_dropped": 1, "tables_dropped": dropped}
 
 
 @term(T.DB_LIST)
 class DbList(AdminTerm):
     async def eval(self, env: Env) -> list:
-        return server_of(env).catalog.db_names()
+        return env.ctx.catalog.db_names()
 
 
 async def db_and_name(t: Term, env: Env) -> tuple[DbVal, str]:
@@ -233,7 +230,7 @@ async def db_and_name(t: Term, env: Env) -> tuple[DbVal, str]:
 class TableCreate(AdminTerm):
     async def eval(self, env: Env) -> dict:
         db, name = await db_and_name(self, env)
-        server = server_of(env)
+        ctx = env.ctx
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't create new tables in it.", self)
         C.check_name("Table", name)
@@ -241,23 +238,27 @@ class TableCreate(AdminTerm):
         durability = await self.opt_datum(env, "durability", "hard")
         if durability not in ("hard", "soft"):
             raise ReqlQueryLogicError(f'Durability option `{show(durability)}` unrecognized (options are "hard" and "soft").', self)
-        await self.check_replication(env)
-        dbm = server.catalog.require_db(db.name)
-        server.auth.require(env.ctx.user, "config", dbm.id)
-        if server.catalog.table_by_name(dbm.id, name) is not None:
-            raise ReqlOpFailedError(f"Table `{db.name}.{name}` already exists.", self)
-        meta = server.storage.create_table(dbm.id, name, primary_key=pk, durability=durability)
+        shards = await self.check_replication(env)
+        dbm = ctx.catalog.require_db(db.name)
+        ctx.auth.require(env.ctx.user, "config", dbm.id)
+        try:
+            meta = ctx.admin.create_table(dbm.id, name, primary_key=pk, durability=durability, shards=shards)
+        except ReqlError as e:
+            raise e.at(self)
         return {
-            "config_changes": [{"new_val": server.catalog.table_config_row(meta), "old_val": None}],
+            "config_changes": [{"new_val": ctx.catalog.table_config_row(meta), "old_val": None}],
             "tables_created": 1,
         }
 
-    async def check_replication(self, env: Env) -> None:
+    async def check_replication(self, env: Env) -> int:
+        """Validate the sharding and replication optargs; returns the shard count."""
         opts = {k: await self.opt_datum(env, k, MISSING) for k in C.REPLICATION_OPTS}
+        given = {k: (None if v is MISSING else v) for k, v in opts.items()}
         try:
-            C.check_replication(**{k: (None if v is MISSING else v) for k, v in opts.items()})
+            C.check_replication(**given)
         except ReqlError as e:
             raise e.at(self)
+        return 1 if given["shards"] is None else given["shards"]
 
 
 def show(v: Any) -> str:
@@ -268,15 +269,15 @@ def show(v: Any) -> str:
 class TableDrop(AdminTerm):
     async def eval(self, env: Env) -> dict:
         db, name = await db_and_name(self, env)
-        server = server_of(env)
+        ctx = env.ctx
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't drop tables in it.", self)
         C.check_name("Table", name)
-        dbm = server.catalog.require_db(db.name)
-        meta = server.catalog.require_table(db.name, dbm.id, name)
-        server.auth.require(env.ctx.user, "config", dbm.id, meta.id)
-        row = server.catalog.table_config_row(meta)
-        await server.drop_table(meta.id)
+        dbm = ctx.catalog.require_db(db.name)
+        meta = ctx.catalog.require_table(db.name, dbm.id, name)
+        ctx.auth.require(env.ctx.user, "config", dbm.id, meta.id)
+        row = ctx.catalog.table_config_row(meta)
+        ctx.admin.drop_table(meta.id)
         return {"config_changes": [{"new_val": None, "old_val": row}], "tables_dropped": 1}
 
 
@@ -284,11 +285,11 @@ class TableDrop(AdminTerm):
 class TableList(AdminTerm):
     async def eval(self, env: Env) -> list:
         db = await db_arg(self, env, 0) if self.args else await default_db(env)
-        server = server_of(env)
+        ctx = env.ctx
         if db.name == C.SYSTEM_DB:
-            return server.system.visible_names()
-        dbm = server.catalog.require_db(db.name)
-        return [t.name for t in server.catalog.tables_of(dbm.id)]
+            return ctx.system.visible_names()
+        dbm = ctx.catalog.require_db(db.name)
+        return [t.name for t in ctx.catalog.tables_of(dbm.id)]
 
 
 @term(T.SYNC)
@@ -324,8 +325,8 @@ class Wait(AdminTerm):
         if isinstance(target, DbVal):
             if target.name == C.SYSTEM_DB:
                 raise ReqlOpFailedError(special, self)
-            dbm = server_of(env).catalog.require_db(target.name)
-            return {"ready": len(server_of(env).catalog.tables_of(dbm.id))}
+            dbm = env.ctx.catalog.require_db(target.name)
+            return {"ready": len(env.ctx.catalog.tables_of(dbm.id))}
         table = table_arg(target, self.args[0])
         if table.system is not None:
             raise ReqlOpFailedError(special, self)

@@ -11,25 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import datum as D
 from ...datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ...indexes import (
+from ...indexes.definition import (
     NOT_DETERMINISTIC,
-    builds_of,
-    compile_index_fn,
     constant_function,
-    datum_to_wire,
     default_function,
     encode_definition,
     function_of,
     index_binary,
     parse_index_binary,
-    term_to_wire,
 )
 from ...storage import IndexMeta
+from ..pretty import print_index_query
 from ..tables import TableVal
 from ..term import Env, Term, as_bool, as_datum, term
 from ..values import FuncVal
+from .basic import Const, Datum, MakeObject, Spliced
 from .db_table import table_arg
 
 SYSTEM_CREATE = "Database `rethinkdb` is special; you can't create secondary indexes on the tables in it."
@@ -58,7 +57,7 @@ class IndexTerm(Term):
 
     @staticmethod
     def require_config(env: Env, table: TableVal) -> None:
-        env.ctx.server.auth.require(env.ctx.user, "config", table.db_id, table.id)
+        env.ctx.auth.require(env.ctx.user, "config", table.db_id, table.id)
 
     async def names(self, env: Env) -> list[str]:
         return [await self.arg_str(env, i) for i in range(1, len(self.args))]
@@ -77,10 +76,9 @@ class IndexCreate(IndexTerm):
         store = table.store
         if name in store.meta.indexes:
             raise ReqlOpFailedError(f"Index `{name}` already exists on table `{table.qualified_name}`.")
-        server = env.ctx.server
-        fn = compile_index_fn(server, func, multi, geo)
+        fn = env.ctx.index_functions.compile(func, multi, geo)
         meta = store.create_index(IndexMeta(name, encode_definition(func, multi, geo), multi=multi, geo=geo), fn)
-        builds_of(server).start(store, meta)
+        env.ctx.indexes.start(store, meta)
         return {"created": 1}
 
     async def definition(self, env: Env) -> tuple[Any, bool, bool]:
@@ -122,7 +120,7 @@ class IndexDrop(IndexTerm):
         if meta is None:
             raise does_not_exist(name, table)
         table.store.drop_index(name)
-        builds_of(env.ctx.server).stop(meta)
+        env.ctx.indexes.stop(meta)
         return {"dropped": 1}
 
 
@@ -159,7 +157,7 @@ class IndexRename(IndexTerm):
 
     @staticmethod
     def rename(env: Env, table: TableVal, old: str, new: str) -> None:
-        builds = builds_of(env.ctx.server)
+        builds = env.ctx.indexes
         replaced = table.store.meta.indexes.get(new)
         meta = table.store.meta.indexes[old]
         table.store.rename_index(old, new, overwrite=True)
@@ -186,8 +184,6 @@ class IndexStatusTerm(IndexTerm):
 
     @staticmethod
     def status(env: Env, meta: IndexMeta) -> dict:
-        from ..pretty import print_index_query
-
         row = {
             "index": meta.name,
             "ready": meta.ready,
@@ -198,7 +194,7 @@ class IndexStatusTerm(IndexTerm):
             "query": print_index_query(meta.name, function_of(meta), meta.multi, meta.geo),
         }
         if not meta.ready:
-            row["progress"] = builds_of(env.ctx.server).progress(meta)
+            row["progress"] = env.ctx.indexes.progress(meta)
         return row
 
 
@@ -219,5 +215,32 @@ class IndexWait(IndexStatusTerm):
             metas = await self.selected(env, table)
             if all(meta.ready for meta in metas):
                 return [self.status(env, meta) for meta in metas]
-            await builds_of(env.ctx.server).wait_ready(table.store, metas)
+            await env.ctx.indexes.wait_ready(table.store, metas)
 
+
+def term_to_wire(term: Term) -> Any:
+    """A compiled term back in wire form (the compiled tree mirrors the wire one)."""
+    if isinstance(term, (Datum, Const)):
+        return datum_to_wire(term.value)
+    if isinstance(term, Spliced):
+        return term_to_wire(term.inner)
+    if isinstance(term, MakeObject):
+        return {k: term_to_wire(v) for k, v in term.optargs.items()}
+    wire: list = [int(term.tt), [term_to_wire(a) for a in term.args]]
+    if term.optargs:
+        wire.append({k: term_to_wire(v) for k, v in term.optargs.items()})
+    return wire
+
+
+def datum_to_wire(v: Any) -> Any:
+    """A datum as a wire term (arrays become MAKE_ARRAY, binary its pseudo-type)."""
+    t = type(v)
+    if t is list:
+        return [int(T.MAKE_ARRAY), [datum_to_wire(x) for x in v]]
+    if t is dict:
+        return {k: datum_to_wire(x) for k, x in v.items()}
+    if t is bytes:
+        return D.binary_object(v)
+    if isinstance(v, D.MinMaxVal):
+        return [int(T.MAXVAL if v is D.MAXVAL else T.MINVAL), []]
+    return v

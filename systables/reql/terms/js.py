@@ -9,7 +9,7 @@ through ``rethinkdb.jobs`` lands at once (and the worker is killed with it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
@@ -17,14 +17,7 @@ from ...js import JsError, JsPool, JsTimeout
 from ..term import Env, Term, as_datum, as_num, datum_from_wire, term
 from ..values import FuncVal
 
-if TYPE_CHECKING:
-    from ...server import Server
-
 DEFAULT_TIMEOUT = 5.0
-
-
-def js_pool(server: "Server") -> JsPool:
-    return server.js
 
 
 @term(T.JAVASCRIPT)
@@ -34,7 +27,7 @@ class Javascript(Term):
     async def eval(self, env: Env) -> Any:
         source = await self.arg_str(env, 0)
         timeout = await self.timeout(env)
-        pool = js_pool(env.ctx.server)
+        pool = env.ctx.js
         try:
             result = await pool.evaluate(source, timeout)
         except (JsError, JsTimeout) as e:

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import catalog as C
-from .protocol import response
-from .datum import MAX_SAFE
-from .datum.ql2 import QueryType
+from .. import catalog as C
+from ..admin import DEFAULT_DB
+from ..datum import MAX_SAFE
+from ..datum.ql2 import QueryType
+from ..protocol import response
 
 if TYPE_CHECKING:
-    from .protocol.query import ParsedQuery
+    from ..protocol.query import ParsedQuery
     from .session import Session
 
 GET, TABLE, DB = 16, 15, 14
+DEFAULT_DB_TERM = [DB, [DEFAULT_DB]]
 # Global optargs that change nothing for a point read (the drivers apply the formats).
 HARMLESS_OPTARGS = frozenset({"db", "time_format", "binary_format", "group_format"})
 
@@ -36,19 +38,20 @@ def point_get(session: "Session", parsed: "ParsedQuery") -> bytes | None:
     if target is None:
         return None
     db_name, table_name, key = target
-    server = session.server
+    services = session.services
     if db_name == C.SYSTEM_DB or not C.NAME_RE.match(db_name) or not C.NAME_RE.match(table_name):
         return None
-    db = server.catalog.db_by_name(db_name)
-    table = server.catalog.table_by_name(db.id, table_name) if db is not None else None
-    if table is None or not server.auth.allowed(session.user, "read", db.id, table.id):
+    catalog = services.catalog
+    db = catalog.db_by_name(db_name)
+    table = catalog.table_by_name(db.id, table_name) if db is not None else None
+    if table is None or not services.auth.allowed(session.user, "read", db.id, table.id):
         return None
     try:
-        doc = server.storage.table(table.id).get(key)
+        doc = services.storage.table(table.id).get(key)
     except Exception:  # a key the store refuses: the general path words the error
         return None
-    server.jobs.queries_started.add()
-    server.system.counters.note_read(table.id, 1)
+    services.jobs.queries_started.add()
+    services.counters.note_read(table.id, 1)
     return response.atom(doc)
 
 
@@ -73,7 +76,7 @@ def _target(parsed: "ParsedQuery") -> tuple[str, str, Any] | None:
     if not HARMLESS_OPTARGS.issuperset(optargs):
         return None
     if len(table_args) == 1:
-        db_name = _db_name(optargs.get("db", [DB, ["test"]]))
+        db_name = _db_name(optargs.get("db", DEFAULT_DB_TERM))
         table_name = table_args[0]
     elif len(table_args) == 2:
         db_name = _db_name(table_args[0])
