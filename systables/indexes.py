@@ -237,7 +237,18 @@ def compile_function(func: Any) -> "Term":
 
 
 def compile_index_fn(server: "Server", func: Any, multi: bool, geo: bool) -> IndexFn:
-    """The storage engine's ``fn(doc) -> [index values]`` for a definition.
+    """The storage engine's ``fn(doc) -> [index values]`` for a definition;
+    a geo index stores the S2 cells of the geometries instead."""
+    values = compile_values_fn(server, func, multi, geo)
+    if geo:
+        from .geo.index import GeoIndexFunction
+
+        return GeoIndexFunction(values)
+    return values
+
+
+def compile_values_fn(server: "Server", func: Any, multi: bool, geo: bool) -> IndexFn:
+    """``fn(doc) -> [values of the index function]`` (multi-expanded, invalid keys dropped).
 
     Evaluation uses a pristine context (default array limit, no global
     optargs), as RethinkDB does; a row whose function errors gets no entry."""
