@@ -18,6 +18,7 @@ import functools
 import math
 import types
 from dataclasses import dataclass
+from typing import Generator
 
 import geographiclib
 import geographiclib.geodesic
@@ -150,16 +151,33 @@ def check_radius(radius: float, e: Ellipsoid) -> None:
         )
 
 
+CIRCLE_STEP = 16  # vertices between two yields of circle_steps (each costs ~20 µs)
+
+
 def circle_vertices(center: tuple[float, float], radius: float, num_vertices: int, e: Ellipsoid) -> list[list[float]]:
+    steps = circle_steps(center, radius, num_vertices, e)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def circle_steps(
+    center: tuple[float, float], radius: float, num_vertices: int, e: Ellipsoid
+) -> Generator[None, None, list[list[float]]]:
     """A closed ring of ``num_vertices`` positions at ``radius`` meters from
     ``center``; vertex 0 lies due south, the others follow clockwise from the
-    south through the west (RethinkDB's ``build_circle``)."""
+    south through the west (RethinkDB's ``build_circle``).  Yields between
+    steps of the work, for callers that must let others run."""
     check_radius(radius, e)
     if num_vertices <= 0:
         raise ReqlQueryLogicError("num_vertices must be positive.")
     g = e.geodesic
     ring = []
     for i in range(num_vertices):
+        if i and i % CIRCLE_STEP == 0:
+            yield
         azimuth = -180.0 + (360.0 / num_vertices * i)
         out = g.Direct(center[1], center[0], azimuth, radius)
         ring.append([out["lon2"], out["lat2"]])

@@ -7,7 +7,7 @@ errors (src/rdb_protocol/geo/geojson.cc) in RethinkDB's order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generator, TypeVar
 
 from ..datum import REQL_TYPE, norm_num, print_datum, type_name
 from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
@@ -19,6 +19,22 @@ POINT, LINE, POLYGON = "Point", "LineString", "Polygon"
 UNSUPPORTED_TYPES = frozenset(
     ("MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection", "Feature", "FeatureCollection")
 )
+T = TypeVar("T")
+# Work on long geometries is split into steps: a generator yields after every
+# STEP positions, so an asynchronous caller can let other queries run
+# (``systables.reql.terms.geo.paced``); ``run`` does it all at once.
+Steps = Generator[None, None, T]
+STEP = 256
+
+
+def run(steps: Steps[T]) -> T:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
 NON_DEFAULT_CRS = (
     "Non-default coordinate reference systems are not supported in GeoJSON objects.  "
     "Make sure the `crs` field of the geometry is null or non-existent."
@@ -83,6 +99,10 @@ def expect_type(g: dict, expected: str) -> None:
 
 def parse(g: dict) -> Shape:
     """The S2 shape of a geometry, raising RethinkDB's error if it is not valid."""
+    return run(parse_steps(g))
+
+
+def parse_steps(g: dict) -> Steps[Shape]:
     crs = g.get("crs")
     if crs is not None:
         raise ReqlQueryLogicError(NON_DEFAULT_CRS)
@@ -94,9 +114,9 @@ def parse(g: dict) -> Shape:
     if kind == POINT:
         return shapes.to_s2point(*position(coordinates))
     if kind == LINE:
-        return parse_line(coordinates)
+        return (yield from _line_steps(coordinates))
     if kind == POLYGON:
-        return parse_polygon(coordinates)
+        return (yield from _polygon_steps(coordinates))
     if kind in UNSUPPORTED_TYPES:
         raise ReqlQueryLogicError(f"GeoJSON type `{kind}` is not supported.")
     raise ReqlQueryLogicError(f"Unrecognized GeoJSON type `{kind}`.")
@@ -104,6 +124,11 @@ def parse(g: dict) -> Shape:
 
 def validate(g: dict) -> dict:
     parse(g)
+    return g
+
+
+def validate_steps(g: dict) -> Steps[dict]:
+    yield from parse_steps(g)
     return g
 
 
@@ -133,30 +158,37 @@ def check_range(lon: float, lat: float) -> None:
         raise ReqlQueryLogicError(f"Latitude must be between -90 and 90.  Got {fmt_double(lat)}.")
 
 
-def parse_line(coords: Any) -> shapes.s2.S2Polyline:
+def _points_steps(coords: list) -> Steps[list]:
+    points = []
+    for i, c in enumerate(coords):
+        if i and i % STEP == 0:
+            yield
+        points.append(shapes.to_s2point(*position(c)))
+    return points
+
+
+def _line_steps(coords: Any) -> Steps[shapes.s2.S2Polyline]:
     coords = _array(coords)
     if len(coords) < 2:
         raise ReqlQueryLogicError("GeoJSON LineString must have at least two positions.")
-    return shapes.make_polyline([shapes.to_s2point(*position(c)) for c in coords])
+    return shapes.make_polyline((yield from _points_steps(coords)))
 
 
-def parse_polygon(rings: Any) -> shapes.s2.S2Polygon:
-    return shapes.make_polygon([parse_ring(ring) for ring in _array(rings)])
+def _polygon_steps(rings: Any) -> Steps[shapes.s2.S2Polygon]:
+    loops = []
+    for ring in _array(rings):
+        loops.append((yield from _ring_steps(ring)))
+    return shapes.make_polygon(loops)
 
 
-def parse_ring(coords: Any) -> shapes.s2.S2Loop:
+def _ring_steps(coords: Any) -> Steps[shapes.s2.S2Loop]:
     coords = _array(coords)
     if len(coords) < 4:
         raise ReqlQueryLogicError("GeoJSON LinearRing must have at least four positions.")
-    points = [shapes.to_s2point(*position(c)) for c in coords]
+    points = yield from _points_steps(coords)
     if not shapes.same_point(points[0], points[-1]):
         raise ReqlQueryLogicError("First and last vertex of GeoJSON LinearRing must be identical.")
     return shapes.make_loop(points[:-1])
-
-
-def parse_as(g: dict, expected: str) -> Shape:
-    expect_type(g, expected)
-    return parse(g)
 
 
 # ---------------------------------------------------------------------------
@@ -171,16 +203,16 @@ def point(lon: float, lat: float) -> dict:
     return validate(make(POINT, [lon, lat]))
 
 
-def line(positions: list[Position]) -> dict:
-    return validate(make(LINE, [_pair(p) for p in positions]))
+def line_steps(positions: list[Position]) -> Steps[dict]:
+    return (yield from validate_steps(make(LINE, [_pair(p) for p in positions])))
 
 
-def polygon(positions: list[Position]) -> dict:
+def polygon_steps(positions: list[Position]) -> Steps[dict]:
     """A polygon with one ring, closed if its last position is not its first."""
     ring = [_pair(p) for p in positions]
     if ring and ring[0] != ring[-1]:
         ring.append(list(ring[0]))
-    return validate(make(POLYGON, [ring]))
+    return (yield from validate_steps(make(POLYGON, [ring])))
 
 
 def _pair(p: Position) -> list:
@@ -201,7 +233,7 @@ def point_argument(v: Any) -> Position:
     return _number(coords[0]), _number(coords[1])
 
 
-def fill(g: dict) -> dict:
+def fill_steps(g: dict) -> Steps[dict]:
     """A LineString's positions as a polygon shell (closed if needed)."""
     kind = geometry_type(g)
     if kind != LINE:
@@ -209,18 +241,20 @@ def fill(g: dict) -> dict:
     ring = list(_array(field(g, "coordinates")))
     if ring and ring[0] != ring[-1]:
         ring.append(ring[0])
-    return validate(make(POLYGON, [ring]))
+    return (yield from validate_steps(make(POLYGON, [ring])))
 
 
-def polygon_sub(outer: dict, inner: dict) -> dict:
+def polygon_sub_steps(outer: dict, inner: dict) -> Steps[dict]:
     """``outer`` with ``inner`` cut out as a hole; both must be simple polygons
     and ``inner`` within ``outer``."""
-    outer_shape = _simple_polygon(outer)
-    _simple_polygon(inner)
-    if not shapes.includes(outer_shape, parse(inner)):
+    check_simple_polygon(outer)
+    check_simple_polygon(inner)
+    outer_shape = yield from parse_steps(outer)
+    inner_shape = yield from parse_steps(inner)
+    if not shapes.includes(outer_shape, inner_shape):
         raise ReqlQueryLogicError("The second argument to `polygon_sub` is not contained in the first one.")
     rings = [field(outer, "coordinates")[0], field(inner, "coordinates")[0]]
-    return validate(make(POLYGON, rings))
+    return (yield from validate_steps(make(POLYGON, rings)))
 
 
 def check_simple_polygon(g: dict) -> None:
@@ -231,16 +265,11 @@ def check_simple_polygon(g: dict) -> None:
         raise ReqlQueryLogicError("Expected a Polygon with only an outer shell.  This one has holes.")
 
 
-def _simple_polygon(g: dict) -> shapes.s2.S2Polygon:
-    check_simple_polygon(g)
-    return parse(g)
-
-
 # ---------------------------------------------------------------------------
 # GeoJSON conversion.
 
 
-def from_geojson(obj: Any) -> dict:
+def from_geojson_steps(obj: Any) -> Steps[dict]:
     """``r.geojson``: a GeoJSON object as a validated geometry (``bbox`` dropped)."""
     if type(obj) is not dict:
         raise _type_error("OBJECT", obj)
@@ -248,27 +277,9 @@ def from_geojson(obj: Any) -> dict:
         raise ReqlQueryLogicError("GeoJSON object already had a $reql_type$ field.")
     geometry = {k: v for k, v in obj.items() if k != "bbox"}
     geometry[REQL_TYPE] = GEOMETRY
-    return validate(geometry)
+    return (yield from validate_steps(geometry))
 
 
 def to_geojson(v: Any) -> dict:
     g = as_geometry(v)
     return {k: x for k, x in g.items() if k != REQL_TYPE}
-
-
-__all__ = [
-    "GEOMETRY",
-    "LINE",
-    "POINT",
-    "POLYGON",
-    "as_geometry",
-    "fill",
-    "from_geojson",
-    "is_geometry",
-    "parse",
-    "parse_as",
-    "point",
-    "point_argument",
-    "polygon_sub",
-    "to_geojson",
-]

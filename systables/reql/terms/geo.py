@@ -11,7 +11,9 @@ may not use them (``check_index_function``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generator, TypeVar
+
+import trio
 
 from ... import datum as D
 from ...datum.errors import ReqlError, ReqlQueryLogicError
@@ -52,6 +54,21 @@ def check_index_function(term_: Term) -> bool:
     return all(check_index_function(a) for a in term_.args) and all(
         check_index_function(o) for o in term_.optargs.values()
     )
+
+
+R = TypeVar("R")
+PACE_ROWS = 64  # rows of an in-memory array tested between two checkpoints
+
+
+async def paced(steps: Generator[None, None, R]) -> R:
+    """Run a geo computation given as steps (``geojson.Steps``), letting other
+    queries run between steps."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        await trio.lowlevel.checkpoint()
 
 
 class GeoTerm(Term):
@@ -100,19 +117,24 @@ class Point(GeoTerm):
 
 class PositionsTerm(GeoTerm):
     async def positions(self, env: Env) -> list[shapes.Position]:
-        return [geojson.point_argument(await self.arg_datum(env, i)) for i in range(len(self.args))]
+        out = []
+        for i in range(len(self.args)):
+            if i and i % geojson.STEP == 0:
+                await trio.lowlevel.checkpoint()
+            out.append(geojson.point_argument(await self.arg_datum(env, i)))
+        return out
 
 
 @term(T.LINE)
 class Line(PositionsTerm):
     async def eval_geo(self, env: Env) -> dict:
-        return geojson.line(await self.positions(env))
+        return await paced(geojson.line_steps(await self.positions(env)))
 
 
 @term(T.POLYGON)
 class Polygon(PositionsTerm):
     async def eval_geo(self, env: Env) -> dict:
-        return geojson.polygon(await self.positions(env))
+        return await paced(geojson.polygon_steps(await self.positions(env)))
 
 
 def _num_vertices(v: Any) -> int:
@@ -133,10 +155,10 @@ class Circle(GeoTerm):
         unit = await self.unit(env)
         fill = await self.opt_value(env, "fill", as_bool, True)
         num_vertices = await self.opt_value(env, "num_vertices", _num_vertices, DEFAULT_NUM_VERTICES)
-        ring = geodesic.circle_vertices(center, geodesic.convert(radius, unit, "m"), num_vertices, e)
+        ring = await paced(geodesic.circle_steps(center, geodesic.convert(radius, unit, "m"), num_vertices, e))
         coordinates = [[D.norm_num(lon), D.norm_num(lat)] for lon, lat in ring]
         kind = geojson.POLYGON if fill else geojson.LINE
-        return geojson.validate(geojson.make(kind, [coordinates] if fill else coordinates))
+        return await paced(geojson.validate_steps(geojson.make(kind, [coordinates] if fill else coordinates)))
 
 
 @term(T.DISTANCE)
@@ -146,10 +168,10 @@ class Distance(GeoTerm):
         b = await self.geometry_arg(env, 1)
         e = await self.ellipsoid(env)
         unit = await self.unit(env)
-        if geojson.geometry_type(a) == geojson.POINT:
-            reference, other = geojson.parse(a), geojson.parse(b)
-        else:
-            reference, other = geojson.parse_as(b, geojson.POINT), geojson.parse(a)
+        if geojson.geometry_type(a) != geojson.POINT:
+            geojson.expect_type(b, geojson.POINT)
+            a, b = b, a
+        reference, other = await paced(geojson.parse_steps(a)), await paced(geojson.parse_steps(b))
         return D.norm_num(geodesic.convert(distance(reference, other, e), "m", unit))
 
 
@@ -158,10 +180,10 @@ class GeoPredicate(GeoTerm):
 
     async def eval_geo(self, env: Env) -> Any:
         first = await self.args[0].eval(env)
-        other = geojson.parse(await self.geometry_arg(env, 1))
+        other = await paced(geojson.parse_steps(await self.geometry_arg(env, 1)))
         if isinstance(first, Stream) or type(first) is list:
             return await self.filter(first, other)
-        return self.test(self.receiver(datum_value(first, self.args[0])), other)
+        return await self.test(self.receiver(datum_value(first, self.args[0])), other)
 
     def receiver(self, v: Any) -> dict:
         if isinstance(v, Stream) or type(v) is not dict:
@@ -176,14 +198,20 @@ class GeoPredicate(GeoTerm):
 
     async def filter(self, seq: Any, other: Any) -> Any:
         async def keep(row: Any) -> bool:
-            return row is not None and self.test(self.receiver(row), other)
+            return row is not None and await self.test(self.receiver(row), other)
 
         items = eager_items(seq)
-        if items is not None:
-            return rewrap_rows(seq, [row for row in items if await keep(row)])
-        return FilterStream(seq, keep)
+        if items is None:
+            return FilterStream(seq, keep)
+        kept = []
+        for i, row in enumerate(items):
+            if i and i % PACE_ROWS == 0:
+                await trio.lowlevel.checkpoint()
+            if await keep(row):
+                kept.append(row)
+        return rewrap_rows(seq, kept)
 
-    def test(self, g: dict, other: Any) -> bool:
+    async def test(self, g: dict, other: Any) -> bool:
         raise NotImplementedError
 
 
@@ -193,20 +221,21 @@ def _shown(v: Any) -> str:
 
 @term(T.INTERSECTS)
 class Intersects(GeoPredicate):
-    def test(self, g: dict, other: Any) -> bool:
-        return shapes.intersects(geojson.parse(g), other)
+    async def test(self, g: dict, other: Any) -> bool:
+        return shapes.intersects(await paced(geojson.parse_steps(g)), other)
 
 
 @term(T.INCLUDES)
 class Includes(GeoPredicate):
-    def test(self, g: dict, other: Any) -> bool:
-        return shapes.includes(geojson.parse_as(g, geojson.POLYGON), other)
+    async def test(self, g: dict, other: Any) -> bool:
+        geojson.expect_type(g, geojson.POLYGON)
+        return shapes.includes(await paced(geojson.parse_steps(g)), other)
 
 
 @term(T.FILL)
 class Fill(GeoTerm):
     async def eval_geo(self, env: Env) -> dict:
-        return geojson.fill(await self.geometry_arg(env, 0))
+        return await paced(geojson.fill_steps(await self.geometry_arg(env, 0)))
 
 
 @term(T.POLYGON_SUB)
@@ -219,13 +248,13 @@ class PolygonSub(GeoTerm):
                 geojson.check_simple_polygon(g)
             except ReqlError as e:
                 raise e.at(self.args[i])
-        return geojson.polygon_sub(outer, inner)
+        return await paced(geojson.polygon_sub_steps(outer, inner))
 
 
 @term(T.GEOJSON)
 class GeoJson(GeoTerm):
     async def eval_geo(self, env: Env) -> dict:
-        return geojson.from_geojson(await self.arg_datum(env, 0))
+        return await paced(geojson.from_geojson_steps(await self.arg_datum(env, 0)))
 
 
 @term(T.TO_GEOJSON)
@@ -264,7 +293,7 @@ class GetIntersecting(GeoIndexTerm):
         table = table_arg(await self.args[0].eval(env), self.args[0])
         query = await self.geometry_arg(env, 1)
         meta = await self.geo_index(env, table)
-        return GetIntersectingStream(table, meta, geojson.parse(query))
+        return GetIntersectingStream(table, meta, await paced(geojson.parse_steps(query)))
 
 
 def _positive_int(name: str) -> Any:
