@@ -29,8 +29,21 @@ QUERY_CELLS = 16
 KeyRange = tuple[bytes, bytes]  # inclusive bounds
 
 
+MAX_LEVEL = 30
+
+
 def cell_key(cell: Any) -> bytes:
     return cell.id().to_bytes(8, "big")
+
+
+def _key(cell_id: int) -> bytes:
+    return cell_id.to_bytes(8, "big")
+
+
+def id_range(cell_id: int) -> tuple[int, int]:
+    """The ids of a cell's descendants (itself included), inclusive."""
+    lsb = cell_id & -cell_id
+    return cell_id - lsb + 1, cell_id + lsb - 1
 
 
 def covering(shape: Shape, max_cells: int) -> list[Any]:
@@ -50,11 +63,18 @@ def index_keys(shape: Shape) -> list[bytes]:
 def query_ranges(cells: Iterable[Any]) -> list[KeyRange]:
     """Key ranges holding every stored cell that meets one of ``cells``:
     their descendants and their ancestors, sorted and merged."""
+    # S2 cell ids in integer arithmetic (far cheaper than the bindings' calls):
+    # a cell's lowest set bit marks its level; its descendants lie within
+    # lsb - 1 of it, and its parent at a level has that level's lsb.
     ranges: set[KeyRange] = set()
     for cell in cells:
-        ranges.add((cell_key(cell.range_min()), cell_key(cell.range_max())))
-        for level in range(cell.level()):
-            ancestor = cell_key(cell.parent(level))
+        cell_id = cell.id()
+        lsb = cell_id & -cell_id
+        ranges.add((_key(cell_id - lsb + 1), _key(cell_id + lsb - 1)))
+        level = MAX_LEVEL - (lsb.bit_length() - 1) // 2
+        for up in range(level):
+            up_lsb = 1 << (2 * (MAX_LEVEL - up))
+            ancestor = _key((cell_id & -up_lsb) | up_lsb)
             ranges.add((ancestor, ancestor))
     return merge_ranges(sorted(ranges))
 

@@ -8,7 +8,7 @@ density just observed (twice the radius if the ring was empty), capped at
 ``max_dist``.  The traversal ends once ``max_dist`` has been covered or
 ``max_results`` rows were found.  Each ring is searched as the cells covering
 an 8-vertex circle slightly larger than the ring's radius, less the cells
-inside the circle already searched.
+lying wholly inside a cap already searched.
 """
 
 from __future__ import annotations
@@ -39,6 +39,20 @@ class Rings:
         self.e = e
         self.processed = 0.0  # every row closer than this has been found
         self.current = min(max_dist, INITIAL_RADIUS_FRACTION * e.a)
+        self._center_point = shapes.to_s2point(*center)
+        # Below the smallest radius of curvature, a(1-f)², with a wide margin.
+        self._shortest_radius = e.a * (1.0 - e.f) ** 2 * 0.9
+
+    def may_contain(self, p: Any) -> bool:
+        """A cheap, conservative test before the exact distance: False only
+        for points surely beyond the current radius (their angle from the
+        center, times a radius below every radius of curvature, exceeds it)."""
+        c = self._center_point
+        cos_angle = p.x() * c.x() + p.y() * c.y() + p.z() * c.z()
+        if cos_angle >= 1.0:
+            return True
+        angle = math.acos(max(-1.0, cos_angle))
+        return angle * self._shortest_radius <= self.current
 
     def contains(self, dist: float) -> bool:
         """Whether a row at ``dist`` belongs to the current ring."""
@@ -50,10 +64,8 @@ class Rings:
         """Index key ranges of the current ring's candidates."""
         outer = self._circle(self.current * 1.01 / math.cos(math.pi / RING_VERTICES) * self.e.max_radius_ratio)
         cells = index.covering(outer, index.QUERY_CELLS)
-        if self.processed > 0:
-            inner = self._inner_circle(self.processed * 0.99 / self.e.max_radius_ratio)
-            if inner is not None:
-                cells = _outside(cells, inner)
+        if self.processed > 0 and cells:
+            cells = _outside(cells, self._inner_cap())
         return index.query_ranges(cells)
 
     def advance(self, found: int) -> bool:
@@ -76,11 +88,14 @@ class Rings:
             raise ReqlQueryLogicError(TOO_FAR.format(e.message)) from None
         return _polygon(circle_vertices(self.center, radius, RING_VERTICES, self.e))
 
-    def _inner_circle(self, radius: float) -> Any:
-        try:
-            return _polygon(circle_vertices(self.center, radius, RING_VERTICES, self.e))
-        except ReqlQueryLogicError:
-            return None  # too small or too large to build: exclude nothing
+    def _inner_cap(self) -> Any:
+        """A spherical cap whose points are all closer than ``processed``:
+        no geodesic is longer than its angle times the largest radius of
+        curvature, a²/b (with a margin for rounding)."""
+        largest_curvature_radius = self.e.a * self.e.max_radius_ratio
+        angle = min(math.pi / 2, self.processed * 0.99 / largest_curvature_radius)
+        s2 = shapes.s2
+        return s2.S2Cap(self._center_point, s2.S1ChordAngle(s2.S1Angle.Radians(angle)))
 
 
 def _polygon(ring: list[list[float]]) -> Any:
@@ -92,5 +107,9 @@ def _outside(cells: list[Any], inner: Any) -> list[Any]:
     """``cells`` less those lying wholly inside ``inner`` (searched before)."""
     coverer = shapes.s2.S2RegionCoverer()
     coverer.set_max_cells(index.QUERY_CELLS)
-    interior = list(coverer.GetInteriorCovering(inner))
-    return [c for c in cells if not any(i.contains(c) for i in interior)]
+    # A cell deeper than every one of ``cells`` cannot contain any of them.
+    coverer.set_max_level(max(c.level() for c in cells))
+    interior = [index.id_range(c.id()) for c in coverer.GetInteriorCovering(inner)]
+    if not interior:
+        return cells
+    return [c for c in cells if not any(lo <= c.id() <= hi for lo, hi in interior)]
