@@ -53,7 +53,7 @@ class Workload:
     seconds: float
     queries_per_second: float
     results_per_query: float
-    docs_read_per_query: float
+    docs_read_per_query: float | None  # None: the server's profile does not report it
 
 
 def point_of(r: RethinkDB, i: Any) -> Any:
@@ -90,24 +90,29 @@ def build_index(r: RethinkDB, conn: Any, target: Target, points: int) -> dict:
     }
 
 
-def docs_read(profile: list) -> int:
-    total = 0
+def docs_read(profile: list) -> int | None:
+    """Documents read by a query per its profile; None if it reports none."""
+    found = None
     for event in profile:
         if event.get("description") == "Read documents.":
-            total += event["n_samples"]
-        total += docs_read(event.get("sub_tasks", []))
-        for tasks in event.get("parallel_tasks", []):
-            total += docs_read(tasks)
-    return total
+            found = (found or 0) + event["n_samples"]
+        for tasks in [event.get("sub_tasks", [])] + list(event.get("parallel_tasks", [])):
+            inner = docs_read(tasks)
+            if inner is not None:
+                found = (found or 0) + inner
+    return found
 
 
-def measure(name: str, conn: Any, make_query: Callable[[random.Random], Any], seconds: float) -> Workload:
+def measure(name: str, conn: Any, make_query: Callable[[random.Random], Any], seconds: float,
+            counts_reads: bool) -> Workload:
+    """``counts_reads``: the server reports every document read (systables
+    omits the event when there were none); others may not report them."""
     rng = random.Random(11)
-    reads, sampled = 0, 0
+    reads: int | None = 0 if counts_reads else None
     for _ in range(PROFILED_QUERIES):
-        result = make_query(rng).run(conn, profile=True)
-        reads += docs_read(result["profile"])
-        sampled += 1
+        n = docs_read(make_query(rng).run(conn, profile=True)["profile"])
+        if n is not None:
+            reads = (reads or 0) + n
     results, queries = 0, 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -115,7 +120,7 @@ def measure(name: str, conn: Any, make_query: Callable[[random.Random], Any], se
         queries += 1
     elapsed = time.perf_counter() - started
     return Workload(name, queries, round(elapsed, 2), round(queries / elapsed, 1),
-                    round(results / queries, 2), round(reads / sampled, 1))
+                    round(results / queries, 2), None if reads is None else round(reads / PROFILED_QUERIES, 1))
 
 
 def center(r: RethinkDB, rng: random.Random) -> Any:
@@ -147,7 +152,7 @@ def run_on(r: RethinkDB, target: Target, args: argparse.Namespace) -> dict:
     log(f"{target.name}: geo index built: {report['index_build']}")
     report["workloads"] = []
     for name, make_query in workloads(r, args.radius):
-        w = measure(name, conn, make_query, args.seconds)
+        w = measure(name, conn, make_query, args.seconds, target.kind == "systables")
         report["workloads"].append(asdict(w))
         log(f"{target.name}: {name}: {w.queries_per_second} q/s, {w.results_per_query} results, "
             f"{w.docs_read_per_query} docs read per query")
@@ -165,10 +170,15 @@ def render(reports: list[dict]) -> str:
     lines.append(f"{'geo index build (points/s)':34}" + "".join(
         f"{rep['index_build']['points_per_second']:>30,}" for rep in reports))
     for i, w in enumerate(reports[0]["workloads"]):
-        cells = [f"{rep['workloads'][i]['queries_per_second']:>8} q/s {rep['workloads'][i]['docs_read_per_query']:>8} read"
+        cells = [f"{rep['workloads'][i]['queries_per_second']:>8} q/s {_reads(rep['workloads'][i]):>8} read"
                  for rep in reports]
         lines.append(f"{w['name']:34}" + "".join(f"{c:>30}" for c in cells))
     return "\n".join(lines)
+
+
+def _reads(w: dict) -> str:
+    n = w["docs_read_per_query"]
+    return "n/a" if n is None else f"{n:g}"
 
 
 def main() -> None:
