@@ -425,3 +425,14 @@ def test_geometry_through_the_web_shell_json(r, server):
     assert response["r"] == [geometry("Polygon", [[[0, -9.04369477050382e-06], [-7.779638566553426e-06, 4.5218473852518965e-06],
                                                    [7.779638566553426e-06, 4.5218473852518965e-06], [0, -9.04369477050382e-06]]])]
     web.close()
+
+
+def test_get_nearest_default_max_dist_is_100_km_whatever_the_unit(r, conn, table):
+    table.insert([{"id": 1, "at": r.point(0, 0)}, {"id": 2, "at": r.point(1, 0)}]).run(conn)
+    table.index_create("at", geo=True).run(conn)
+    table.index_wait("at").run(conn)
+    for unit in ("m", "km", "mi"):
+        hits = table.get_nearest(r.point(0.9, 0), index="at", unit=unit).run(conn)
+        assert [hit["doc"]["id"] for hit in hits] == [2]  # (0, 0) is 100.19 km away
+    hits = table.get_nearest(r.point(0.9, 0), index="at", unit="km", max_dist=101).run(conn)
+    assert [hit["doc"]["id"] for hit in hits] == [2, 1]

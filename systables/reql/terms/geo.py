@@ -32,7 +32,7 @@ from .basic import datum_value
 from .db_table import table_arg
 
 DEFAULT_MAX_RESULTS = 100
-DEFAULT_MAX_DIST = 100000
+DEFAULT_MAX_DIST_METERS = 100000
 DEFAULT_NUM_VERTICES = 32
 SINGLE_SERVER_TERMS = frozenset(
     int(t)
@@ -324,9 +324,11 @@ class GetNearest(GeoIndexTerm):
         geojson.check_range(lon, lat)
         meta = await self.geo_index(env, table)
         max_results = await self.opt_value(env, "max_results", _positive_int("max_results"), DEFAULT_MAX_RESULTS)
-        max_dist = await self.opt_value(env, "max_dist", _positive_num("max_dist"), DEFAULT_MAX_DIST)
+        max_dist = await self.opt_value(env, "max_dist", _positive_num("max_dist"), None)
         unit = await self.unit(env)
         e = await self.ellipsoid(env)
-        rings = Rings((lon, lat), geodesic.convert(max_dist, unit, "m"), e)
+        # The default is in meters whatever the unit; a given max_dist is in the unit.
+        max_meters = DEFAULT_MAX_DIST_METERS if max_dist is None else geodesic.convert(max_dist, unit, "m")
+        rings = Rings((lon, lat), max_meters, e)
         found = await get_nearest(table, meta, shapes.to_s2point(lon, lat), rings, max_results, e)
         return [{"dist": D.norm_num(geodesic.convert(d, "m", unit)), "doc": doc} for d, doc in found]
