@@ -153,7 +153,7 @@ def test_terms_not_implemented_are_named(server):
     c = RawClient(server.host, server.port)
     feed = c.query(1, [1, [152, [[15, ["x"]]]]])
     assert feed == {"t": COMPILE_ERROR, "r": ["The `changes` command is not supported by this server yet."], "b": []}
-    point = c.query(2, [1, [159, [1, 2]]])
-    assert point["r"] == ["The `point` command is not supported by this server yet."]
+    fetch = c.query(2, [1, [153, ["http://localhost/"]]])
+    assert fetch["r"] == ["The `http` command is not supported by this server yet."]
     assert c.query(3, [1, [9999, []]])["r"] == ["Unrecognized TermType: 9999."]
     c.close()

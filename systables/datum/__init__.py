@@ -207,17 +207,15 @@ def json_number(x: int | float) -> str:
 
 
 def _rapidjson_double(x: float) -> str:
-    """rapidjson's shortest round-trip formatting (Grisu2 + Prettify)."""
+    """rapidjson's formatting: Grisu2 digits (``grisu.py``), then Prettify."""
     if x == 0:
         return "-0.0" if math.copysign(1, x) < 0 else "0.0"
+    from .grisu import grisu2
+
     sign = "-" if x < 0 else ""
-    mantissa, _, exp = repr(abs(x)).partition("e")
-    int_part, _, frac_part = mantissa.partition(".")
-    digits = (int_part + frac_part.rstrip("0")).lstrip("0") or "0"
+    digits, k = grisu2(abs(x))
     # value = 0.digits * 10**kk, i.e. digits * 10**(kk - len(digits))
-    kk = len(int_part.lstrip("0")) + (int(exp) if exp else 0)
-    if not int_part.lstrip("0"):
-        kk = int(exp or 0) - (len(frac_part) - len(frac_part.lstrip("0")))
+    kk = len(digits) + k
     n = len(digits)
     if n <= kk <= 21:
         body = digits + "0" * (kk - n) + ".0"

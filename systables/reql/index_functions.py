@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..datum.errors import ReqlError
+from ..geo.index import GeoIndexFunction
 from ..indexes.definition import function_of, simple_field
 from ..indexes.values import IndexFn, field_index_fn, index_values
 from ..storage import IndexMeta, TableMeta
@@ -35,7 +36,13 @@ class IndexFunctions:
         self._services = services
 
     def compile(self, func: Any, multi: bool, geo: bool) -> IndexFn:
-        """The storage engine's ``fn(doc) -> [index values]`` for a definition."""
+        """The storage engine's ``fn(doc) -> [index values]`` for a definition;
+        a geo index stores the S2 cells of the geometries instead."""
+        values = self.compile_values(func, multi, geo)
+        return GeoIndexFunction(values) if geo else values
+
+    def compile_values(self, func: Any, multi: bool, geo: bool) -> IndexFn:
+        """``fn(doc) -> [values of the index function]`` (multi-expanded, invalid keys dropped)."""
         field = simple_field(func)
         if field is not None:
             return field_index_fn(field, multi, geo)

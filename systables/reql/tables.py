@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .context import QueryContext
 
 UNORDERED, ASCENDING, DESCENDING = "UNORDERED", "ASCENDING", "DESCENDING"
+GEOMETRY_KEY = "Cannot use a geometry value as a key value in a primary or non-geospatial secondary index."
 MAX_KEY_CHARS = 127  # RethinkDB's limit on a primary key's internal string, minus its type letter
 
 
@@ -84,6 +85,8 @@ def _bad_key_part(key: Any) -> str | None:
         return None
     if t is dict and key.get(D.REQL_TYPE) == "TIME":
         return None
+    if t is dict and key.get(D.REQL_TYPE) == "GEOMETRY":
+        return GEOMETRY_KEY
     return bad_key_type(key)
 
 
@@ -203,7 +206,9 @@ class TableVal(Stream):
         # The index is checked when first read, as RethinkDB does: `between(.., index=x).info()` works for any x.
         return IndexScan(self, index, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
 
-    def check_index_usable(self, index: str) -> None:
+    def check_index_usable(self, index: str, *, geo: bool = False) -> Any:
+        """The index's metadata if a query may read it; a geo index only
+        serves the geo terms (``geo=True``)."""
         if self.system is not None:
             # RethinkDB's artificial tables word this one without a final period.
             raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`")
@@ -214,6 +219,11 @@ class TableVal(Stream):
             raise ReqlOpFailedError(
                 f"Index `{index}` on table `{self.qualified_name}` was accessed before its construction was finished."
             )
+        if meta.geo and not geo:
+            raise ReqlQueryLogicError(
+                f"Index `{index}` is a geospatial index.  Only get_nearest and get_intersecting can use a geospatial index."
+            )
+        return meta
 
     async def next_batch(self) -> list | None:
         if self._scan is None:

@@ -413,7 +413,11 @@ def check_pseudo(obj: dict) -> Any:
         from ..datum.times import check_time_pseudo
 
         return check_time_pseudo(obj)
-    if rt == "GEOMETRY" or rt == "GROUPED_DATA":
+    if rt == "GEOMETRY":
+        from ..geo.pseudo import check_geometry_syntax
+
+        return check_geometry_syntax(obj)
+    if rt == "GROUPED_DATA":
         return obj
     if type(rt) is not str:
         raise ReqlQueryLogicError(f"Expected type STRING but found {type_name(rt)}.")

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     datum_ops,
     db_table,
     fields,
+    geo,
     indexes,
     joins,
     js,

@@ -9,11 +9,13 @@ from ... import catalog as C
 from ... import datum as D
 from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
+from ...geo.pseudo import is_geometry
 from ..stream import ChainStream, GeneratorStream, Stream
 from ..tables import TableSlice, TableVal, check_identifier_format, check_primary_key
 from ..term import MISSING, Env, Term, as_str, term
 from ..values import DbVal, SingleSelection, Val
 
+GEO_GET_ALL = "Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead."
 READ_MODES = ("single", "majority", "outdated", "_debug_direct")
 
 
@@ -114,13 +116,19 @@ class GetAll(Term):
     async def eval(self, env: Env) -> Stream:
         table = table_arg(await self.args[0].eval(env), self.args[0])
         keys = [await self.arg_datum(env, i) for i in range(1, len(self.args))]
+        for i, k in enumerate(keys, 1):
+            if is_geometry(k):  # refused before any index is consulted
+                raise ReqlQueryLogicError(GEO_GET_ALL, self.args[i])
         index = as_str(await self.opt_datum(env, "index", table.primary_key), self)
         if index == table.primary_key:
             for k in keys:
                 if table.system is None:
                     check_primary_key(k, self)
             return GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
-        table.check_index_usable(index)
+        try:
+            table.check_index_usable(index)
+        except ReqlError as e:
+            raise e.at(self)
         parts = [table.index_scan(index, k, k, hi_open=False, typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
         s = ChainStream(parts)
         s.table = table

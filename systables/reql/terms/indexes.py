@@ -30,6 +30,7 @@ from ..term import Env, Term, as_bool, as_datum, term
 from ..values import FuncVal
 from .basic import Const, Datum, MakeObject, Spliced
 from .db_table import table_arg
+from .geo import check_index_function
 
 SYSTEM_CREATE = "Database `rethinkdb` is special; you can't create secondary indexes on the tables in it."
 
@@ -103,6 +104,8 @@ class IndexCreate(IndexTerm):
             return parse_index_binary(value)
         if isinstance(value, FuncVal):
             if not value.deterministic or value.term is None or value.term.tt != T.FUNC:
+                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
+            if not check_index_function(value.term):
                 raise ReqlQueryLogicError(NOT_DETERMINISTIC)
             return term_to_wire(value.term), False, False
         return constant_function(datum_to_wire(as_datum(value, arg))), False, False
