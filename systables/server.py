@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from typing import Any
 
 import trio
 
-from . import timeslice
+from . import garbage, timeslice
 from .admin import Admin
 from .auth import Auth
 from .catalog import Catalog
@@ -86,6 +87,10 @@ class Server:
         """Run until cancelled; reports ``self`` through ``task_status`` once listening."""
         services = self.open()
         timeslice.install()
+        garbage.configure()
+        # Worker threads (large parses, PBKDF2, fsync) hand the GIL back to the
+        # event loop after at most this long (the default, 5 ms, is too long).
+        sys.setswitchinterval(timeslice.SLICE_SECONDS)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -97,6 +102,7 @@ class Server:
                         serve_http, services, self.sessions, self.options.bind, port
                     )
                 nursery.start_soon(services.indexes.run)
+                nursery.start_soon(garbage.run)
                 task_status.started(self)
         finally:
             self.close()

@@ -104,6 +104,17 @@ def synchronous() -> Iterator[None]:
         _slice.synchronous -= 1
 
 
+RELEASE_CHUNK = 1024
+
+
+async def release(items: list) -> None:
+    """Empty a large list a piece at a time: freeing 100,000 objects at once
+    (when the last reference goes) costs tens of milliseconds."""
+    while items:
+        del items[-RELEASE_CHUNK:]
+        await tick()
+
+
 class WouldBlock(Exception):
     """Code run with ``run_to_completion`` tried to wait for something."""
 

@@ -12,7 +12,7 @@ from typing import Any, Generator, TypeVar
 from ..datum import REQL_TYPE, norm_num, print_datum, type_name
 from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from . import shapes
-from .pseudo import GEOMETRY, GEOMETRY_FIELDS, is_geometry
+from .pseudo import GEOMETRY, GEOMETRY_FIELDS
 from .shapes import Position, Shape
 
 POINT, LINE, POLYGON = "Point", "LineString", "Polygon"

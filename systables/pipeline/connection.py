@@ -19,7 +19,7 @@ Closing the connection cancels the nursery, hence every query of it.
 from __future__ import annotations
 
 from collections import deque
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Coroutine
 
 import trio
 
@@ -30,7 +30,7 @@ from ..protocol.response import client_error
 from ..datum.ql2 import QueryType
 from .fastpath import point_get
 from .query import Query
-from .session import Session
+from .session import LARGE_PAYLOAD, Session
 
 Receive = Callable[[], Awaitable[bytes]]
 Send = Callable[[bytes], Awaitable[None]]
@@ -109,6 +109,9 @@ class Connection:
     # -- dispatching ------------------------------------------------------------------
     async def _handle(self, task: ReaderTask, token: int, payload: bytes) -> None:
         session = self.session
+        if len(payload) >= LARGE_PAYLOAD:
+            await self._spawn(self._run_large, token, payload)
+            return
         parsed = session.parse(payload)
         if type(parsed) is bytes:
             await self._respond(token, parsed)
@@ -151,10 +154,13 @@ class Connection:
     async def _run_request(self, token: int, parsed: ParsedQuery) -> None:
         await self._run_task(token, self.session.run(token, parsed))
 
+    async def _run_large(self, token: int, payload: bytes) -> None:
+        await self._run_task(token, self.session.request_large(token, payload))
+
     async def _run_started(self, q: Query) -> None:
         await self._run_task(q.token, self.session.run_started(q))
 
-    async def _run_task(self, token: int, request: Awaitable[bytes | None]) -> None:
+    async def _run_task(self, token: int, request: Coroutine[Any, Any, bytes | None]) -> None:
         try:
             answer = await request
         except Exception as exc:  # a bug in one query must not take the connection down

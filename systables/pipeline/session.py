@@ -130,19 +130,32 @@ class Session:
         self.services.jobs.queries_started.add()
         return q
 
-    def _compile(self, q: Query) -> bool:
-        """Compile ``q``; returns whether it may run inline."""
+    def _compile(self, q: Query, compiled: "Compiled | None" = None) -> bool:
+        """Compile ``q`` (unless given it compiled); returns whether it may run inline."""
         raw_optargs = q.parsed.global_optargs or {}
-        term, optargs, never_waits = compile_start(q.parsed.term, raw_optargs)
+        term, optargs, never_waits = compiled or compile_start(q.parsed.term, raw_optargs)
         q.compiled(term, optargs, QueryContext(self.services, self.user, optargs))
         return never_waits and INLINE_OPTARGS.issuperset(raw_optargs)
 
-    async def _start(self, token: int, parsed: ParsedQuery) -> bytes | None:
+    async def request_large(self, token: int, payload: bytes) -> bytes | None:
+        """A request too large to parse and compile on the event loop: both run
+        in a worker thread (abandoned, result unused, if the connection goes)."""
+        prepared = await trio.to_thread.run_sync(prepare, payload, abandon_on_cancel=True)
+        if type(prepared) is bytes:
+            return prepared
+        parsed, compiled = prepared  # type: ignore[misc]
+        if parsed.type != QueryType.START:
+            return await self.run(token, parsed)
+        return await self._start(token, parsed, compiled)
+
+    async def _start(self, token: int, parsed: ParsedQuery, compiled: "Compiled | Exception | None" = None) -> bytes | None:
         q = self._new_query(token, parsed)
         if type(q) is bytes:
             return None if parsed.noreply else q
         try:
-            self._compile(q)  # type: ignore[arg-type]
+            if isinstance(compiled, Exception):
+                raise compiled
+            self._compile(q, compiled)  # type: ignore[arg-type]
             q.limits = await read_limits(q.ctx, q.optargs)  # type: ignore[union-attr, arg-type]
         except Exception as exc:
             return self._silent(q, self._failed(q, exc))  # type: ignore[arg-type]
@@ -325,7 +338,27 @@ class Session:
         self.sessions.remove(self)
 
 
-def compile_start(raw_term: Any, raw_optargs: dict) -> tuple[Term, dict[str, Term], bool]:
+Compiled = tuple[Term, dict[str, Term], bool]
+LARGE_PAYLOAD = 1 << 20  # parsed and compiled in a worker thread from this size on
+
+
+def prepare(payload: bytes) -> "tuple[ParsedQuery, Compiled | Exception | None] | bytes":
+    """Parse a request and compile it if it is a START (in a worker thread):
+    the parsed query and the compiled term or the error compiling it, or the
+    CLIENT_ERROR body answering a malformed request."""
+    parsed = Session.parse(payload)
+    if type(parsed) is bytes:
+        return parsed
+    assert isinstance(parsed, ParsedQuery)
+    if parsed.type != QueryType.START:
+        return parsed, None
+    try:
+        return parsed, compile_start(parsed.term, parsed.global_optargs or {})
+    except Exception as exc:  # answered as the query's error, on the event loop
+        return parsed, exc
+
+
+def compile_start(raw_term: Any, raw_optargs: dict) -> Compiled:
     """The compiled term and global optargs, and whether the query never waits."""
     optargs: dict[str, Term] = {}
     for name, raw in raw_optargs.items():

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 MAX_QUERY_SIZE = 134217727  # 128 MiB - 1
 MAX_DRAIN_SIZE = 1 << 30
+LARGE_FRAME = 1 << 20  # a body this long is received into a buffer of its size (a bytearray)
 HEADER = struct.Struct("<QI")
 HEADER_SIZE = HEADER.size
 
@@ -56,6 +57,8 @@ class FrameDecoder:
         self._needed = HEADER_SIZE  # buffered bytes needed before parsing is worthwhile
         self._failed = False
         self._drain_remaining = 0
+        self._large: tuple[int, bytearray] | None = None  # (token, body) of a large frame being received
+        self._large_filled = 0
 
     @property
     def failed(self) -> bool:
@@ -71,18 +74,48 @@ class FrameDecoder:
         if self._failed:
             self._drain_remaining = max(0, self._drain_remaining - len(data))
             return []
+        events: list[FrameEvent] = []
+        if self._large is not None:
+            data = self._fill_large(data, events)
+            if not data:
+                return events
         buffer = self._buffer
         if buffer:
             buffer += data
             if len(buffer) < self._needed:
-                return []  # keeps large bodies arriving in small chunks linear
+                return events  # keeps bodies arriving in small chunks linear
             data = bytes(buffer)
             buffer.clear()
-        events: list[FrameEvent] = []
         consumed = self._parse(data, events)
         if consumed < len(data):
-            buffer += memoryview(data)[consumed:]
+            self._keep(memoryview(data)[consumed:])
         return events
+
+    def _keep(self, rest: memoryview) -> None:
+        """Buffer the start of an incomplete frame; a large body goes straight
+        into a buffer of its final size (growing one by appends would copy it
+        again and again, on the event loop)."""
+        if len(rest) >= HEADER_SIZE:
+            token, length = HEADER.unpack_from(rest, 0)
+            if length >= LARGE_FRAME:
+                self._large = (token, bytearray(length))
+                self._large_filled = 0
+                self._fill_large(rest[HEADER_SIZE:], [])
+                return
+        self._buffer += rest
+
+    def _fill_large(self, data: bytes | memoryview, events: list[FrameEvent]) -> bytes | memoryview:
+        """Copy into the large body; returns what comes after it."""
+        assert self._large is not None
+        token, body = self._large
+        taken = min(len(data), len(body) - self._large_filled)
+        body[self._large_filled : self._large_filled + taken] = data[:taken]
+        self._large_filled += taken
+        if self._large_filled == len(body):
+            events.append(Frame(token, body))  # type: ignore[arg-type]
+            self._large = None
+            self._needed = HEADER_SIZE
+        return data[taken:]
 
     def _parse(self, data: bytes, events: list[FrameEvent]) -> int:
         """Append the complete frames of ``data``; return how many bytes they used."""

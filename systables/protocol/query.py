@@ -3,7 +3,8 @@
 Every failure is a ``QueryParseError`` whose message is RethinkDB's; answer it
 with ``response.client_error(error.message)`` and keep the connection open.
 
-orjson is the parser.  Like RethinkDB's, it rejects ``NaN``/``Infinity`` and
+orjson is the parser (``datum.jsonparse`` splits large inputs into pieces
+for it, so that parsing them in a worker thread never holds the GIL long).  Like RethinkDB's, it rejects ``NaN``/``Infinity`` and
 numbers that overflow a double, and it refuses nesting deeper than 1024 levels
 (so hostile input cannot exhaust the stack); all of these are reported as a
 buggy client.  Values are returned as parsed: integral numbers written with a
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from systables.datum import fmt_num
+from systables.datum import fmt_num, jsonparse
 from systables.datum.ql2 import QueryType, TermType
 
 DESERIALIZE_FAILED = "Client is buggy (failed to deserialize query)."
@@ -76,7 +77,7 @@ def _parse_error(detail: str) -> QueryParseError:
 
 def parse_query(payload: bytes) -> ParsedQuery:
     try:
-        query = orjson.loads(payload)
+        query = jsonparse.loads(payload)
     except orjson.JSONDecodeError:
         raise QueryParseError(DESERIALIZE_FAILED) from None
     if type(query) is not list:

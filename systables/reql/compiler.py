@@ -9,7 +9,6 @@ lets the server answer such queries without interruption machinery.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from .. import datum as D
@@ -20,12 +19,14 @@ from .term import (
     ARITY,
     MAX_NESTING,
     TERMS,
-    Env,
     Term,
     check_arity,
     check_pseudo,
     datum_from_wire,
 )
+# Importing the term families registers every term class (``@term``).
+from . import terms  # noqa: F401
+from .terms import basic
 
 class Compiler:
     """Compiles one query's term tree (variables numbered by the driver)."""
@@ -100,7 +101,6 @@ class Compiler:
             node.args = [compile_(a, node, i, depth + 1) for i, a in enumerate(args_raw)]
             node.optargs = {k: compile_(v, node, k, depth + 1) for k, v in opts_raw.items()} if opts_raw else {}
         if self.has_args_term and tt != _ARGS:
-            basic = basic_terms()
             if any(type(a) is basic.Args for a in node.args):
                 node.check_optargs()  # the arity is known only once r.args is evaluated
                 spliced = basic.Spliced([], {})
@@ -133,7 +133,6 @@ class Compiler:
             self.writes_legal, self.implicit_depth = saved
 
     def _compile_object(self, raw: dict, depth: int) -> Term:
-        basic = basic_terms()
         node = basic.MakeObject([], {})
         node.optargs = {k: self.compile(v, node, k, depth + 1) for k, v in raw.items()}
         if all(type(v) is basic.Datum for v in node.optargs.values()):
@@ -218,11 +217,10 @@ def static_value(raw: Any, depth: int, longest: list[int]) -> Any:
 
 def datum_node(value: Any, longest_array: int = 0) -> Term:
     if longest_array:
-        node = static_datum_class()([], {})
+        node = basic.StaticDatum([], {})
         node.longest_array = longest_array
     else:
-        cls = _datum_cls or datum_class()
-        node = cls.__new__(cls)
+        node = _DATUM_CLASS.__new__(_DATUM_CLASS)
         node.args = _NO_ARGS
         node.optargs = _NO_OPTARGS
         node.parent = node.frame = None
@@ -230,7 +228,7 @@ def datum_node(value: Any, longest_array: int = 0) -> Term:
     return node
 
 
-_datum_cls: Any = None
+_DATUM_CLASS = basic.Datum
 # Shared by every datum node: datum nodes never get arguments.
 _NO_ARGS: list = []
 _NO_OPTARGS: dict = {}
@@ -238,37 +236,6 @@ _NO_OPTARGS: dict = {}
 
 # Term types compared on every compiled term, as plain ints (enum lookups cost).
 _DATUM, _ARGS, _FUNC, _IMPLICIT_VAR = int(TermType.DATUM), int(TermType.ARGS), int(TermType.FUNC), int(TermType.IMPLICIT_VAR)
-
-
-@functools.cache
-def basic_terms() -> Any:
-    """The module of the basic term classes (imported late: it imports this one)."""
-    from .terms import basic
-
-    return basic
-
-
-def datum_class() -> type:
-    global _datum_cls
-    _datum_cls = basic_terms().Datum
-    return _datum_cls
-
-
-@functools.cache
-def static_datum_class() -> type:
-    from ..datum.errors import ReqlResourceLimitError
-
-    class StaticDatum(datum_class()):  # type: ignore[misc]
-        """A folded literal holding arrays: MAKE_ARRAY's size limit applies at run time."""
-
-        __slots__ = ("longest_array",)
-
-        async def eval(self, env: Env) -> Any:
-            if self.longest_array > env.ctx.array_limit:
-                raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
-            return self.value
-
-    return StaticDatum
 
 
 def is_args_term(raw: Any) -> bool:
@@ -302,13 +269,11 @@ def unsupported_term_message(tt: int) -> str:
 
 def compile_query(raw: Any) -> Term:
     """Compile a START's term; raises ReqlCompileError / ReqlQueryLogicError."""
-    register_terms()
     return Compiler().compile(raw)
 
 
 def compile_checked(raw: Any) -> tuple[Term, bool]:
     """Compile a term; also says whether it is made only of terms that never wait."""
-    register_terms()
     compiler = Compiler()
     term = compiler.compile(raw)
     return term, compiler.never_waits
@@ -330,10 +295,3 @@ NEVER_WAITING_TERMS = frozenset(
         TermType.DOWNCASE,
     )
 )
-
-
-@functools.cache
-def register_terms() -> None:
-    from . import terms  # noqa: F401  (registers every term class)
-
-

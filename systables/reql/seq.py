@@ -4,10 +4,12 @@ of sort keys."""
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Awaitable, Callable
 
 from .. import datum as D
 from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ..timeslice import release, tick
 from .stream import ArrayStream, SelectionArray, Stream, collect
 from .term import Env, as_bool, as_datum
 from .values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
@@ -98,6 +100,7 @@ def field_fn(name: str) -> RowFn:
     from .terms.objects_core import get_field
 
     async def call(row: Any) -> Any:
+        await tick()
         return get_field(row, name)
 
     return call
@@ -241,13 +244,45 @@ def sort_key(v: Any) -> tuple:
     raise TypeError(f"not a datum: {v!r}")
 
 
+SORT_RUN = 2048  # rows sorted by one call of ``sorted`` (well within a time slice)
+MERGE_STEP = 256  # rows merged between two ticks
+
+
 async def sort_rows(rows: list, keys: list[RowFn], descending: list[bool]) -> list:
     """Stable sort of ``rows`` by the key functions (RethinkDB's order; a missing
     key first, or last when descending)."""
-    decorated = [([sort_key(await k(row)) for k in keys], row) for row in rows]
+    decorated = []
+    for row in rows:
+        await tick()
+        decorated.append(([sort_key(await k(row)) for k in keys], row))
     for i in range(len(keys) - 1, -1, -1):
-        decorated.sort(key=lambda kr: kr[0][i], reverse=descending[i])
-    return [row for _, row in decorated]
+        decorated = await stable_sort(decorated, lambda kr, i=i: kr[0][i], descending[i])
+    out = []
+    for start in range(0, len(decorated), MERGE_STEP):
+        await tick()
+        out.extend(row for _, row in decorated[start : start + MERGE_STEP])
+    await release(decorated)
+    return out
+
+
+async def stable_sort(items: list, key: Callable[[Any], Any], reverse: bool) -> list:
+    """``sorted(items, key=key, reverse=reverse)``, yielding as it goes: runs of
+    SORT_RUN items are sorted in one call each, then merged (``heapq.merge``
+    is stable: on ties the earlier run comes first)."""
+    if len(items) <= SORT_RUN:
+        return sorted(items, key=key, reverse=reverse)
+    runs = []
+    for start in range(0, len(items), SORT_RUN):
+        await tick()
+        runs.append(sorted(items[start : start + SORT_RUN], key=key, reverse=reverse))
+    out = []
+    for n, item in enumerate(heapq.merge(*runs, key=key, reverse=reverse)):
+        if n % MERGE_STEP == 0:
+            await tick()
+        out.append(item)
+    for run in runs:
+        await release(run)
+    return out
 
 
 def grouped(v: Any) -> bool:

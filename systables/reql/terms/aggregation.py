@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 
 from ... import datum as D
-from ...timeslice import yield_now
+from ...timeslice import tick, yield_now
 from ...datum import norm_num
 from ...datum.errors import (
     ReqlNonExistenceError,
@@ -303,6 +303,7 @@ async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
 
     async def on_batch(batch: list) -> None:
         for row in batch:
+            await tick()
             for v in (await step(row)) if step is not None else (row,):
                 await acc.add(v)
 

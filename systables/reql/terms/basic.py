@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import datum as D
 from ...datum.errors import (
+    ReqlResourceLimitError,
     ReqlCompileError,
     ReqlError,
     ReqlNonExistenceError,
@@ -14,6 +15,7 @@ from ...datum.errors import (
     ReqlUserError,
 )
 from ...datum.ql2 import TermType as T
+from ...timeslice import tick
 from ..stream import ArrayStream
 from ..term import (
     Env,
@@ -68,14 +70,26 @@ class Datum(Term):
         pass
 
 
+class StaticDatum(Datum):
+    """A folded literal holding arrays: MAKE_ARRAY's size limit applies at run time."""
+
+    __slots__ = ("longest_array",)
+
+    async def eval(self, env: Env) -> Any:
+        if self.longest_array > env.ctx.array_limit:
+            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+        return self.value
+
+
 @term(T.MAKE_ARRAY)
 class MakeArray(Term):
     async def eval(self, env: Env) -> Any:
-        out = [as_datum(await a.eval(env), a) for a in self.args]
-        if len(out) > env.ctx.array_limit:
-            from ...datum.errors import ReqlResourceLimitError
-
+        if len(self.args) > env.ctx.array_limit:
             raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+        out = []
+        for a in self.args:
+            await tick()
+            out.append(as_datum(await a.eval(env), a))
         return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from ... import datum as D
 from ...datum import norm_num
 from ...datum import times as TM
-from ...datum.errors import ReqlQueryLogicError
+from ...datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from ...datum.ql2 import TermType as T
 from ..term import Env, Term, as_bool, as_num, term, type_error
 from .basic import DatumOp, datum_value
@@ -87,16 +87,21 @@ class Arith(DatumOp):
     def check_single(self, v: Any, at: Any) -> None:
         as_num(v, at)
 
+    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+        """The length of ``op2(a, b)`` when it is an array, known before it is built."""
+        return None
+
     async def apply(self, env: Env, first: Any) -> Any:
         acc = datum_value(first, self.args[0])
         if len(self.args) == 1:
             self.check_single(acc, self.args[0])
+        limit = env.ctx.array_limit
         for a in self.args[1:]:
-            acc = self.op2(acc, datum_value(await a.eval(env), a), a)
-            if type(acc) is list and len(acc) > env.ctx.array_limit:
-                from ...datum.errors import ReqlResourceLimitError
-
-                raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            b = datum_value(await a.eval(env), a)
+            size = self.array_size(acc, b, a)
+            if size is not None and size > limit:  # refused before building it
+                raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", self)
+            acc = self.op2(acc, b, a)
         return acc
 
 
@@ -133,6 +138,9 @@ class Add(Arith):
         check_num(a, self.args[0])
         return checked(a + check_num(b, at), at)
 
+    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+        return len(a) + len(b) if type(a) is list and type(b) is list else None
+
 
 @term(T.SUB)
 class Sub(Arith):
@@ -162,6 +170,12 @@ class Mul(Arith):
             return arr * copies
         check_num(a, self.args[0])
         return checked(a * check_num(b, at), at)
+
+    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+        if type(a) is list or type(b) is list:
+            arr, n = (a, b) if type(a) is list else (b, a)
+            return len(arr) * max(0, as_integer(n, at))
+        return None
 
 
 @term(T.DIV)
