@@ -16,6 +16,7 @@ from .profiling import Profiler, summarize
 from .report import log, significant
 from .results import Row, failed
 from .targets import Target
+from .stalls import heavy_victim, measure_stalls
 from .workloads import (
     CLOSED_LOOP, INDEX_TITLE, KILL_TITLES, MEMORY_TITLE, ClosedLoop, Dataset, Settings, Window, build_index, connect,
     create_tables, load, measure_big_load, measure_closed_loop, measure_index_build, measure_kill, open_cursors, scan_victim,
@@ -56,6 +57,10 @@ class Runner:
             self.closed_loop(next(w for w in CLOSED_LOOP if w.key == "jobs"))
         if "kill" in chosen:
             self.each_server("kill", KILL_TITLES["kill"], self.measure_kill)
+        if "kill_heavy" in chosen:
+            self.each_server("kill_heavy", KILL_TITLES["kill_heavy"], self.measure_kill_heavy)
+        if "stall" in chosen:
+            self.measure_stalls()
         if chosen & BIG_WORKLOADS:
             self.load_big("memory" in chosen)
         for workload in CLOSED_LOOP:
@@ -69,6 +74,18 @@ class Runner:
 
     def measure_kill(self, server: Target, window: Window) -> Row:
         return measure_kill(server, self.settings.kill_samples, window)
+
+    def measure_kill_heavy(self, server: Target, window: Window) -> Row:
+        return measure_kill(server, self.settings.kill_samples, window, "kill_heavy", heavy_victim)
+
+    def measure_stalls(self) -> None:
+        """One row per heavy query and server (see ``stalls.py``)."""
+        for server in self.servers:
+            if self.datasets[server.name].setup_error:
+                continue
+            self.check_alive(server)
+            for row in measure_stalls(server, self.settings.sizes.docs / 100_000):
+                self.add(self.after(row, server))
 
     def measure_kill_scan(self, server: Target, window: Window) -> Row:
         return measure_kill(server, self.settings.kill_samples, window, "kill_scan", scan_victim)
@@ -222,6 +239,7 @@ class Runner:
                        f"{significant(row.docs_per_s)} docs/s" if row.docs_per_s != row.ops_per_s else None,
                        f"p50 {significant(row.p50_ms)} ms" if row.p50_ms is not None else None,
                        f"p99 {significant(row.p99_ms)} ms" if row.p99_ms is not None else None,
+                       f"max {significant(row.extra['max_ms'])} ms" if row.extra.get("max_ms") is not None else None,
                        f"{significant(row.cpu_us_per_op)} us CPU/op" if row.cpu_us_per_op is not None else None,
                        f"{significant(row.cpu_us_per_doc)} us CPU/doc" if row.cpu_us_per_doc is not None else None]
             self.progress(f"{row.title} on {row.target}: " + ", ".join(f for f in figures if f))

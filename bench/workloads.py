@@ -101,10 +101,11 @@ CLOSED_LOOP = [
     ClosedLoop("count_range", "between(minval, maxval).count()", "count_range", "big",
                lambda s: {"rows": s.big}, per_doc=True, max_clients=1),
 ]
-SPECIAL = ["kill", "kill_scan", "index_build", "memory"]
+SPECIAL = ["kill", "kill_scan", "kill_heavy", "stall", "index_build", "memory"]
 KILL_TITLES = {
     "kill": "kill latency, r.range victim",
     "kill_scan": "kill latency, table-scan victim",
+    "kill_heavy": "kill latency, heavy in-memory victim (ten maps over 100,000)",
 }
 INDEX_TITLE = "index build"
 MEMORY_TITLE = "memory, ~300 B docs"

@@ -76,7 +76,8 @@ class UsersTable(SystemTable):
         else:
             password, iterations = parse_password(value)
         # PBKDF2 can be made arbitrarily slow by `iterations`: off the event loop.
-        credential = await trio.to_thread.run_sync(make_credential, password, iterations)
+        # A kill abandons the computation; its result is never stored.
+        credential = await trio.to_thread.run_sync(make_credential, password, iterations, abandon_on_cancel=True)
         auth.put_user(name, credential, bool(password))
 
 

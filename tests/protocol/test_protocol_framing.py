@@ -49,6 +49,16 @@ def test_large_body_in_small_chunks() -> None:
     assert feed_all(FrameDecoder(), chunks) == [Frame(7, body), Frame(8, b"x")]
 
 
+@pytest.mark.parametrize("cut", [1, 11, 12, 13, 5000, (1 << 20) + 11, (1 << 20) + 12, (1 << 20) + 14])
+def test_large_body_cut_anywhere_then_more_frames(cut: int) -> None:
+    """A large body is received into a buffer of its size; what follows it in
+    the same chunk is decoded as usual."""
+    body = bytes(range(256)) * 4097
+    data = encode_frame(3, b"[1]") + encode_frame(7, body) + encode_frame(8, b"x") + encode_frame(9, b"yz")
+    cut += len(encode_frame(3, b"[1]"))
+    assert feed_all(FrameDecoder(), [data[:cut], data[cut:]]) == [Frame(3, b"[1]"), Frame(7, body), Frame(8, b"x"), Frame(9, b"yz")]
+
+
 def test_largest_allowed_query_is_accepted() -> None:
     decoder = FrameDecoder()
     assert decoder.feed(struct.pack("<QI", 5, 134217727)) == []
