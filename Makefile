@@ -9,7 +9,7 @@ WEB    := drivers/webshell
 DATA   ?= systables_data
 ARGS   ?=
 
-.PHONY: run test bench venv test-deps webshell driver-compat chromium clean
+.PHONY: run test test-fast lint-imports bench venv test-deps webshell driver-compat chromium clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,16 @@ chromium:
 run: venv webshell
 	$(VENV)/bin/systables serve -d $(DATA) $(ARGS)
 
-test: test-deps webshell driver-compat chromium
+# The layering of systables/ (pyproject.toml, [tool.importlinter]).
+lint-imports: test-deps
+	$(VENV)/bin/lint-imports
+
+test: test-deps webshell driver-compat chromium lint-imports
 	$(PY) -m pytest -q $(ARGS)
+
+# Unit and protocol tests only, no server processes (under a minute).
+test-fast: test-deps lint-imports
+	$(PY) -m pytest -q -m "not slow" tests/protocol tests/storage tests/test_jsonparse.py tests/test_pipeline.py $(ARGS)
 
 # Benchmarks (see README, Performance): make bench ARGS="--scale 10 --compare HOST:PORT"
 bench: $(VENV)/.bench

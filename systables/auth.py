@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import datum as D
 from .catalog import SYSTEM_DB_ID
-from .protocol.scram import Credential, make_credential
 from .datum.errors import ReqlPermissionError
+from .protocol.scram import Credential, make_credential
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -156,8 +157,6 @@ class PermissionsFormatError(ValueError):
 def parse_permissions(value: Any, global_scope: bool) -> dict[str, bool | None]:
     """A permissions object as ``grant`` and ``rethinkdb.permissions`` take it:
     booleans set a permission, ``null`` unsets it."""
-    from . import datum as D
-
     if type(value) is not dict or D.REQL_TYPE in value:
         raise PermissionsFormatError(f"Expected an object; got {D.print_datum(value)}")
     allowed = PERMISSIONS if global_scope else PERMISSIONS[:3]

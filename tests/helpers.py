@@ -69,3 +69,16 @@ def fresh_table(r: Any, conn: Any, prefix: str = "t", db: str = "test") -> Itera
         yield r.db(db).table(name)
     finally:
         r.db(db).table_drop(name).run(conn)
+
+
+def missing_tool(what: str, install: str) -> None:
+    """A tool a test needs is missing: fail under CI (``CI=true``), where
+    ``make test`` installs everything, else skip; either way say how to install it."""
+    import os
+
+    import pytest
+
+    message = f"{what} is missing; install it with: {install}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)

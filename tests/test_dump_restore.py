@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from helpers import missing_tool
 
 TOOLS = Path(sys.executable).parent
 
@@ -17,7 +17,7 @@ TOOLS = Path(sys.executable).parent
 def run_tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     tool = TOOLS / name
     if not tool.exists():
-        pytest.skip(f"{name} is not installed next to the interpreter")
+        missing_tool(f"the driver's `{name}` tool", "make test-deps")
     done = subprocess.run([str(tool), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import wait_for
 from rethinkdb.errors import ReqlOpFailedError
 
 INDEX_NS = uuid.UUID("74d855a5-0c40-4930-a451-d1ce508ef2d2")
@@ -60,14 +61,7 @@ def create_paused(r, conn, table, index: str, *function, patch: dict | None = No
     pytest.fail("every build finished before its job row could be updated")
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
+
 
 
 def test_rethinkdb_jobs_scenario_for_index_construction(r, conn, server, make_table):

@@ -7,14 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from helpers import missing_tool
 
 COMPAT = Path(__file__).resolve().parents[1] / "drivers" / "compat"
 
 
 def test_node_driver_round_trip(server):
     if shutil.which("node") is None:
-        pytest.skip("node is not installed; the JavaScript driver check did not run")
+        missing_tool("Node.js", "apt-get install nodejs npm")
     if not (COMPAT / "node_modules" / "rethinkdb").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=COMPAT, check=True)
     proc = subprocess.run(

@@ -6,14 +6,13 @@ import json
 import shutil
 import subprocess
 
-import pytest
-
+from helpers import missing_tool
 from test_js_driver import COMPAT
 
 
 def test_node_driver_geo(server, r, conn):
     if shutil.which("node") is None:
-        pytest.skip("node is not installed; the JavaScript driver check did not run")
+        missing_tool("Node.js", "apt-get install nodejs npm")
     if not (COMPAT / "node_modules" / "rethinkdb").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=COMPAT, check=True)
     proc = subprocess.run(

@@ -4,10 +4,9 @@ connection cancels its queries."""
 from __future__ import annotations
 
 import threading
-import time
 
+from helpers import poll, query_jobs_of
 from rethinkdb.errors import ReqlOpIndeterminateError
-
 from serverproc import temp_server
 
 
@@ -29,8 +28,9 @@ def test_sigterm_answers_queries_in_flight(r):
     srv = temp_server(http=False).start()
     try:
         conn = r.connect(host=srv.host, port=srv.port)
+        watcher = r.connect(host=srv.host, port=srv.port)
         t, box = run_in_thread(lambda: r.range(10**10).count().run(conn))
-        time.sleep(0.5)
+        poll(lambda: query_jobs_of(r, watcher, conn.client_port()), lambda rows: len(rows) == 1)
         assert t.is_alive()
     finally:
         code = srv.stop()
@@ -51,16 +51,7 @@ def test_closing_a_connection_cancels_its_queries(server, r):
     victim = r.connect(host=server.host, port=server.port)
     port = victim.client_port()
     t, box = run_in_thread(lambda: r.range(10**10).count().run(victim))
-    time.sleep(0.3)
-
-    def victim_jobs() -> int:
-        jobs = r.db("rethinkdb").table("jobs").filter({"type": "query", "info": {"client_port": port}})
-        return jobs.count().run(watcher)
-
-    assert victim_jobs() == 1
+    poll(lambda: query_jobs_of(r, watcher, port), lambda rows: len(rows) == 1)
     victim.close(noreply_wait=False)
-    deadline = time.monotonic() + 5
-    while victim_jobs() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert victim_jobs() == 0
+    poll(lambda: query_jobs_of(r, watcher, port), lambda rows: rows == [], timeout=5)
     watcher.close()

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from helpers import missing_tool, wait_for
 from rethinkdb import r as R
 from rethinkdb.errors import ReqlOpIndeterminateError
-
 from serverproc import ServerProcess, temp_server
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,7 @@ def bundle() -> Path:
 def browser(bundle: Path) -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
-        pytest.skip("Chromium not found (install Debian's chromium: make chromium)")
+        missing_tool("Chromium", "make chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -126,14 +126,7 @@ def query_jobs(conn: Any, fragment: str) -> list[dict]:
             if fragment in j["info"]["query"]]
 
 
-def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+
 
 
 # ---------------------------------------------------------------------------

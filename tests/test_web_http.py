@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
+from helpers import wait_for
 from rethinkdb import r as R
 from rethinkdb.ast import ReQLEncoder
-
 from serverproc import ServerProcess, temp_server
 
 START, CONTINUE, STOP, NOREPLY_WAIT, SERVER_INFO = 1, 2, 3, 4, 5
@@ -120,14 +120,7 @@ def in_background(fn: Callable[[], Any]) -> Callable[[], Any]:
     return wait
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+
 
 
 def query_jobs(conn, text_fragment: str) -> list[dict]:

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from .errors import ReqlQueryLogicError
+from .grisu import grisu2
 
 REQL_TYPE = "$reql_type$"
 MAX_SAFE = 2**53
@@ -167,6 +168,29 @@ class SortKey:
         return isinstance(other, SortKey) and cmp(self.v, other.v) == 0
 
 
+def sort_key(v: Any) -> tuple:
+    """A key under which Python's sort orders datums as ``cmp`` does (type name
+    first, then value), much faster than comparing pairwise."""
+    t = type(v)
+    if t is int or t is float:
+        return ("NUMBER", v)
+    if t is str:
+        return ("STRING", v)
+    if v is None:
+        return ("NULL",)
+    if t is bool:
+        return ("BOOL", v)
+    if t is list:
+        return ("ARRAY", tuple(sort_key(x) for x in v))
+    if t is bytes:
+        return ("PTYPE<BINARY>", v)
+    if t is dict:
+        if v.get(REQL_TYPE) == "TIME":
+            return ("PTYPE<TIME>", v.get("epoch_time"))
+        return (type_name(v), tuple((k, sort_key(v[k])) for k in sorted(v)))
+    raise TypeError(f"not a datum: {v!r}")
+
+
 def hashable(v: Datum) -> Any:
     """A hashable key equal for equal datums (used by distinct, group, set ops)."""
     t = type(v)
@@ -210,8 +234,6 @@ def _rapidjson_double(x: float) -> str:
     """rapidjson's formatting: Grisu2 digits (``grisu.py``), then Prettify."""
     if x == 0:
         return "-0.0" if math.copysign(1, x) < 0 else "0.0"
-    from .grisu import grisu2
-
     sign = "-" if x < 0 else ""
     digits, k = grisu2(abs(x))
     # value = 0.digits * 10**kk, i.e. digits * 10**(kk - len(digits))

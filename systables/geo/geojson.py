@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generator, TypeVar
 
-from ..datum import REQL_TYPE, norm_num, print_datum, type_name
+from ..datum import REQL_TYPE, fmt_double, norm_num, print_datum, type_name
 from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from . import shapes
 from .pseudo import GEOMETRY, GEOMETRY_FIELDS
@@ -150,8 +150,6 @@ def position(coords: Any) -> Position:
 
 
 def check_range(lon: float, lat: float) -> None:
-    from ..datum import fmt_double
-
     if not -180.0 <= lon <= 180.0:
         raise ReqlQueryLogicError(f"Longitude must be between -180 and 180.  Got {fmt_double(lon)}.")
     if not -90.0 <= lat <= 90.0:

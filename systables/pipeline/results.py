@@ -13,6 +13,7 @@ from ..datum import MinMaxVal
 from ..datum.errors import ReqlQueryLogicError
 from ..protocol import response
 from ..reql.context import QueryContext
+from ..reql.groups import materialize_groups
 from ..reql.stream import Stream, collect
 from ..reql.values import GroupedData, GroupedStream, SingleSelection, Val
 from ..timeslice import tick
@@ -34,7 +35,7 @@ async def resolve(value: Any, ctx: QueryContext) -> Any:
     if isinstance(value, GroupedData):
         return value.to_datum()
     if isinstance(value, GroupedStream):
-        return (await value.materialize(ctx)).to_datum()
+        return (await materialize_groups(ctx, value)).to_datum()
     if isinstance(value, Val):
         raise ReqlQueryLogicError(
             f"Query result must be of type DATUM, GROUPED_DATA, or STREAM (got {value.type_name})."

@@ -8,10 +8,15 @@ import heapq
 from typing import Any, Awaitable, Callable
 
 from .. import datum as D
-from ..datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ..datum.errors import (
+    ReqlNonExistenceError,
+    ReqlQueryLogicError,
+    ReqlResourceLimitError,
+)
 from ..timeslice import release, tick
 from .stream import ArrayStream, SelectionArray, Stream, collect
-from .term import Env, as_bool, as_datum
+from .term import Env, as_bool, as_datum, as_func
+from .terms.objects_core import get_field, is_literal
 from .values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
 
 RowFn = Callable[[Any], Awaitable[Any]]
@@ -66,8 +71,6 @@ async def to_list(env: Env, v: list | Stream, at: Any = None) -> list:
 
 def check_array_limit(env: Env, items: list, at: Any = None) -> list:
     if len(items) > env.ctx.array_limit:
-        from ..datum.errors import ReqlResourceLimitError
-
         raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", at)
     return items
 
@@ -80,8 +83,6 @@ def keep_selection(src: Any, rows: list) -> Any:
 
 
 def func_of(v: Any, at: Any = None) -> FuncVal:
-    from .term import as_func
-
     return as_func(v, at)
 
 
@@ -97,8 +98,6 @@ def row_fn(f: FuncVal) -> RowFn:
 
 def field_fn(name: str) -> RowFn:
     """The ``r.row(name)`` shortcut some terms accept instead of a function."""
-    from .terms.objects_core import get_field
-
     async def call(row: Any) -> Any:
         await tick()
         return get_field(row, name)
@@ -166,8 +165,6 @@ def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Await
 def filter_match(pattern: Any, value: Any) -> bool:
     """An object returned by a filter predicate matches when every field is present
     and matches (recursively); ``r.literal`` asks for plain equality."""
-    from .terms.objects_core import is_literal
-
     if is_literal(pattern):
         return D.eq(pattern.get("value"), value)
     if type(pattern) is dict and D.REQL_TYPE not in pattern:
@@ -219,29 +216,8 @@ def key_or_missing(fn: RowFn) -> RowFn:
 
 
 def sort_key(v: Any) -> tuple:
-    """A key under which Python's sort orders datums as ``datum.cmp`` does (type
-    name first, then value), much faster than comparing pairwise; a missing
-    key sorts before everything."""
-    t = type(v)
-    if t is int or t is float:
-        return ("NUMBER", v)
-    if t is str:
-        return ("STRING", v)
-    if v is None:
-        return ("NULL",)
-    if t is bool:
-        return ("BOOL", v)
-    if t is list:
-        return ("ARRAY", tuple(sort_key(x) for x in v))
-    if t is bytes:
-        return ("PTYPE<BINARY>", v)
-    if t is dict:
-        if v.get(D.REQL_TYPE) == "TIME":
-            return ("PTYPE<TIME>", v.get("epoch_time"))
-        return (D.type_name(v), tuple((k, sort_key(v[k])) for k in sorted(v)))
-    if v is MISSING_KEY:
-        return ("",)
-    raise TypeError(f"not a datum: {v!r}")
+    """``datum.sort_key``, with a missing key sorting before everything."""
+    return ("",) if v is MISSING_KEY else D.sort_key(v)
 
 
 SORT_RUN = 2048  # rows sorted by one call of ``sorted`` (well within a time slice)

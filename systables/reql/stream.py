@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable
 
-from ..datum.errors import ReqlResourceLimitError
+from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from ..timeslice import yield_now
 from .values import Val
 
@@ -537,8 +537,6 @@ class GeneratorStream(Stream):
 async def collect(s: Stream, limit: int, at: Any = None) -> list:
     """Read a stream to the end into a list, enforcing the array size limit."""
     if s.is_infinite():
-        from ..datum.errors import ReqlQueryLogicError
-
         raise ReqlQueryLogicError(
             "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
             "or coerce it to an array.",

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-
-
 from .. import datum as D
 from ..datum.errors import ReqlOpFailedError, ReqlQueryLogicError
+from ..storage import BadKeyType, KeyTooLong
+from ..storage.keys import check_pk
 from .stream import Pacer, Stream
 
 if TYPE_CHECKING:
@@ -58,9 +58,6 @@ def primary_key_error(key: Any) -> str | None:
     bad = _bad_key_part(key)
     if bad is not None:
         return bad
-    from ..storage import BadKeyType, KeyTooLong
-    from ..storage.keys import check_pk
-
     try:
         check_pk(key)
     except KeyTooLong:

@@ -20,6 +20,9 @@ from ..datum.errors import (
     ReqlQueryLogicError,
 )
 from ..datum.ql2 import TermType
+from ..datum.times import check_time_pseudo
+from ..geo.pseudo import check_geometry_syntax
+from .stream import Stream
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
 MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
@@ -307,8 +310,6 @@ def as_datum(v: Any, at: Any = None) -> Any:
     if isinstance(v, Val):
         if isinstance(v, SingleSelection):
             return v.doc
-        from .stream import Stream
-
         if isinstance(v, Stream) and v.is_array_like():
             return v.items[v.pos:]  # type: ignore[attr-defined]  # in memory (e.g. SELECTION<ARRAY>): an array
         raise not_a_datum(v).at(at)
@@ -410,12 +411,8 @@ def check_pseudo(obj: dict) -> Any:
             raise type_error("STRING", data)
         return D.decode_base64(data)
     if rt == "TIME":
-        from ..datum.times import check_time_pseudo
-
         return check_time_pseudo(obj)
     if rt == "GEOMETRY":
-        from ..geo.pseudo import check_geometry_syntax
-
         return check_geometry_syntax(obj)
     if rt == "GROUPED_DATA":
         return obj

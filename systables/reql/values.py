@@ -96,9 +96,7 @@ class GroupedData(Val):
         self.groups: dict[Any, tuple[Any, Any]] = groups if groups is not None else {}
 
     def items_sorted(self) -> list[tuple[Any, Any]]:
-        from .seq import sort_key
-
-        return sorted(self.groups.values(), key=lambda kv: sort_key(kv[0]))
+        return sorted(self.groups.values(), key=lambda kv: D.sort_key(kv[0]))
 
     def to_datum(self) -> dict:
         return {D.REQL_TYPE: "GROUPED_DATA", "data": [[k, v] for k, v in self.items_sorted()]}
@@ -128,12 +126,6 @@ class GroupedStream(Val):
 
     def with_step(self, step: Callable[[Any], Awaitable[list]]) -> "GroupedStream":
         return GroupedStream(self.src, self.keys_of, self.steps + (step,))
-
-    async def materialize(self, ctx: Any) -> GroupedData:
-        """Every group's rows as an array (GROUPED_DATA), within the array limit."""
-        from .terms.aggregation import materialize_groups
-
-        return await materialize_groups(ctx, self)
 
 
 class Ordering(Val):

@@ -15,16 +15,20 @@ import copy
 import itertools
 from typing import Any, Awaitable, Callable
 
-
 from ... import datum as D
-from ...timeslice import tick, yield_now
 from ...datum import norm_num
 from ...datum.errors import (
     ReqlNonExistenceError,
     ReqlQueryLogicError,
-    ReqlResourceLimitError,
 )
 from ...datum.ql2 import TermType as T
+from ...timeslice import tick, yield_now
+from ..groups import (
+    as_grouped_data,
+    feed,
+    feed_groups,
+    map_groups,
+)
 from ..seq import (
     check_array_limit,
     eager_items,
@@ -38,7 +42,7 @@ from ..seq import (
     to_list,
     value_fn,
 )
-from ..stream import ArrayStream, FoldStream, MapStream, Stream
+from ..stream import ArrayStream, BatchMapStream, FoldStream, MapStream, Stream
 from ..tables import TableScan, TableSlice, TableVal, storage_bound
 from ..term import Env, Term, as_array, as_bool, as_datum, as_str, term
 from ..values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
@@ -46,81 +50,6 @@ from .basic import Const
 
 Step = Callable[[Any], Awaitable[list]]
 
-INFINITE = (
-    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-    "or coerce it to an array."
-)
-
-
-# ---------------------------------------------------------------------------
-# Reading sequences and groups.
-
-async def feed(src: Any, sink: Callable[[list], Awaitable[None]], at: Any = None) -> None:
-    """Hand every batch of the sequence ``src`` to ``sink``."""
-    items = eager_items(src)
-    if items is not None:
-        if items:
-            await sink(items)
-        return
-    if src.is_infinite():
-        raise ReqlQueryLogicError(INFINITE, at)
-    while (batch := await src.next_batch()) is not None:
-        await sink(batch)
-
-
-async def apply_steps(steps: tuple[Step, ...], row: Any) -> list:
-    rows = [row]
-    for step in steps:
-        out: list = []
-        for r in rows:
-            out.extend(await step(r))
-        rows = out
-    return rows
-
-
-async def feed_groups(gs: GroupedStream, sink: Callable[[Any, Any], Awaitable[None]], at: Any = None) -> None:
-    """Hand ``(group key, row)`` to ``sink`` for every row of every group."""
-
-    async def on_batch(batch: list) -> None:
-        for raw in batch:
-            keys, row = await gs.keys_of(raw)
-            rows = await apply_steps(gs.steps, row)
-            for key in keys:
-                for r in rows:
-                    await sink(key, r)
-
-    await feed(gs.src, on_batch, at)
-
-
-async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> GroupedData:
-    """Every group's rows as an array, each within the array limit."""
-    groups: dict[Any, tuple[Any, list]] = {}
-    limit = ctx.array_limit
-
-    async def add(key: Any, row: Any) -> None:
-        h = D.hashable(key)
-        entry = groups.get(h)
-        if entry is None:
-            entry = groups[h] = (key, [])
-        entry[1].append(row)
-        if len(entry[1]) > limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", at)
-
-    await feed_groups(gs, add, at)
-    return GroupedData(dict(groups))
-
-
-async def as_grouped_data(env: Env, v: Any, at: Any = None) -> GroupedData:
-    return await materialize_groups(env.ctx, v, at) if isinstance(v, GroupedStream) else v
-
-
-def group_result(v: Any) -> Any:
-    """A per-group result as stored in GROUPED_DATA."""
-    if isinstance(v, SingleSelection):
-        return v.doc
-    if grouped(v):
-        raise ReqlQueryLogicError("Cannot nest grouped data.")
-    return v
 
 
 async def apply_per_group(term_: Term, env: Env, src: Any) -> GroupedData:
@@ -130,18 +59,6 @@ async def apply_per_group(term_: Term, env: Env, src: Any) -> GroupedData:
         return await with_first_arg(term_, value).eval(env)
 
     return await map_groups(env, src, run, term_)
-
-
-async def map_groups(env: Env, src: Any, fn: Callable[[Any], Awaitable[Any]], at: Any = None) -> GroupedData:
-    """``fn`` applied to the value of every group (e.g. ``r.do`` on grouped data)."""
-    data = await as_grouped_data(env, src, at)
-    out: dict[Any, tuple[Any, Any]] = {}
-    for h, (key, value) in data.groups.items():
-        v = await fn(value)
-        if isinstance(v, Stream):
-            v = await to_list(env, v, at)
-        out[h] = (key, group_result(v))
-    return GroupedData(out)
 
 
 def with_first_arg(term_: Term, value: Any) -> Term:
@@ -644,8 +561,6 @@ def distinct_index_values(scan: Stream, index: str) -> Stream:
                 last[:] = [value]
                 out.append(value)
         return out
-
-    from ..stream import BatchMapStream
 
     return BatchMapStream(scan, pick)
 

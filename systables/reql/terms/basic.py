@@ -7,16 +7,17 @@ from typing import Any
 
 from ... import datum as D
 from ...datum.errors import (
-    ReqlResourceLimitError,
     ReqlCompileError,
     ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
+    ReqlResourceLimitError,
     ReqlUserError,
 )
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick
-from ..stream import ArrayStream
+from ..groups import map_groups
+from ..stream import ArrayStream, RangeStream
 from ..term import (
     Env,
     Term,
@@ -27,7 +28,7 @@ from ..term import (
     plural,
     term,
 )
-from ..values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
+from ..values import FuncVal, GroupedData, GroupedStream, Ordering, SingleSelection, Val
 
 
 class DatumOp(Term):
@@ -43,8 +44,6 @@ class DatumOp(Term):
     async def eval(self, env: Env) -> Any:
         first = await self.args[0].eval(env)
         if isinstance(first, (GroupedData, GroupedStream)):
-            from .aggregation import map_groups
-
             return await map_groups(env, first, lambda value: self.apply(env, value), self)
         return await self.apply(env, first)
 
@@ -219,11 +218,9 @@ class Func(Term):
 
     def setup(self, compiler: Any) -> None:
         spec = self.args[0]
-        from .basic import Datum as _D
-
-        if isinstance(spec, MakeArray) and all(isinstance(a, _D) for a in spec.args):
+        if isinstance(spec, MakeArray) and all(isinstance(a, Datum) for a in spec.args):
             params = [a.value for a in spec.args]
-        elif isinstance(spec, _D) and type(spec.value) is list:
+        elif isinstance(spec, Datum) and type(spec.value) is list:
             params = spec.value
         else:
             raise ReqlCompileError("Expected a list of variable ids as the first argument of a function.", self)
@@ -263,8 +260,6 @@ class Funcall(Term):
         if not isinstance(f, FuncVal):
             return datum_value(f, self.args[0])
         if len(args) == 1 and isinstance(args[0], (GroupedData, GroupedStream)):
-            from .aggregation import map_groups
-
             return await map_groups(env, args[0], lambda v: self.call(f, [v]), self)
         return await self.call(f, [passable(v, a) for v, a in zip(args, self.args[1:])])
 
@@ -414,8 +409,6 @@ class AscDesc(Term):
     min_args = max_args = 1
 
     async def eval(self, env: Env) -> Any:
-        from ..values import Ordering
-
         if not ordering_allowed(self):
             raise ReqlCompileError(f"{self.name.upper()} may only be used as an argument to ORDER_BY or UNION.", self)
         return Ordering(await self.args[0].eval(env), self.tt == T.DESC)
@@ -440,8 +433,6 @@ class Range(Term):
     min_args, max_args = 0, 2
 
     async def eval(self, env: Env) -> Any:
-        from ..stream import RangeStream
-
         if not self.args:
             return RangeStream(0, None)
         if len(self.args) == 1:

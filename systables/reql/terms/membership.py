@@ -8,6 +8,7 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
+from ..groups import feed
 from ..seq import (
     as_stream,
     check_array_limit,
@@ -22,7 +23,6 @@ from ..stream import (
 )
 from ..term import Env, as_datum, term
 from ..values import FuncVal
-from .aggregation import feed
 from .sequence import SeqTerm
 
 

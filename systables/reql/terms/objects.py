@@ -8,7 +8,7 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..seq import eager_items, grouped, not_an_object, rewrap_rows, typed_error
+from ..seq import eager_items, grouped, not_an_object, rewrap_rows, seq_of, typed_error
 from ..stream import BatchMapStream, Stream
 from ..term import Env, Term, as_datum, term
 from ..values import FuncVal, GroupedStream, SingleSelection
@@ -124,8 +124,6 @@ class WithFields(ObjectOrSeqTerm):
         src = await self.args[0].eval(env)
         if isinstance(src, SingleSelection) or (type(src) is not list and not isinstance(src, (Stream, GroupedStream))):
             if not grouped(src):
-                from ..seq import seq_of
-
                 seq_of(src, self.args[0])  # raises: with_fields takes a sequence
         return await super().eval(env)
 
