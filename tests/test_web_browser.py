@@ -5,8 +5,6 @@ Screenshots of the page are saved under ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import threading
 import time
@@ -17,27 +15,16 @@ import pytest
 from rethinkdb import r as R
 from rethinkdb.errors import ReqlOpIndeterminateError
 
+from browserkit import CHROMIUM_ARGS, ROOT, chromium_path, wait_for
+from browserkit import screenshot as save_screenshot
 from serverproc import ServerProcess, temp_server
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-DIST = ROOT / "drivers" / "webshell" / "dist"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DIST = ROOT / "systables" / "web" / "shell"
 MAX_BUNDLE_BYTES = 1_000_000
 ENDLESS_JS = "r.range(1e12).filter(function(x) { return x.ge(0); }).count()"
 TIMEOUT_MS = 15_000
-
-
-def chromium_path() -> str | None:
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +82,7 @@ def page(browser: Any, shell_server: ServerProcess, request: pytest.FixtureReque
 
 
 def screenshot(tab: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    safe = re.sub(r"[^\w.-]+", "_", name)
-    tab.screenshot(path=str(ARTIFACTS / f"webshell-{safe}.png"), full_page=True)
+    save_screenshot(tab, name)
 
 
 def type_query(tab: Any, text: str) -> None:
@@ -124,16 +109,6 @@ def fresh_table(conn: Any, name: str, docs: list[dict]) -> None:
 def query_jobs(conn: Any, fragment: str) -> list[dict]:
     return [j for j in R.db("rethinkdb").table("jobs").filter({"type": "query"}).run(conn)
             if fragment in j["info"]["query"]]
-
-
-def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 # ---------------------------------------------------------------------------

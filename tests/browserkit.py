@@ -1,0 +1,43 @@
+"""Headless Chromium for the browser tests: Debian's, driven by Playwright (no
+browser download), and where the tests' screenshots go."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str | None:
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(tab: Any, name: str, prefix: str = "webshell") -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    safe = re.sub(r"[^\w.-]+", "_", name)
+    path = ARTIFACTS / f"{prefix}-{safe}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached in {timeout} s")
