@@ -3,11 +3,14 @@ browser download), and where the tests' screenshots go."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -41,3 +44,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "c
             return value
         time.sleep(0.05)
     raise AssertionError(f"{what} not reached in {timeout} s")
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright; skips when it is not installed."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium not found (install Debian's chromium: make chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -73,7 +73,7 @@ def page(browser: Any, shell_server: ServerProcess, request: pytest.FixtureReque
     tab.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.goto(f"http://127.0.0.1:{shell_server.http_port}/")
+    tab.goto(f"http://127.0.0.1:{shell_server.http_port}/#dataexplorer")
     tab.wait_for_selector("#server-status[data-state=ok]")
     yield tab
     screenshot(tab, request.node.name)
@@ -172,7 +172,9 @@ def test_profile_view(page):
     page.check("#profiler")
     run_query(page, "r.expr([1, 2, 3])")
     page.click(".view-tab[data-view=profile]")
-    assert "Evaluating query." in page.inner_text(".raw")
+    assert "Evaluating query." in page.inner_text(".profile-tree")
+    page.click(".profile-raw summary")
+    assert "Evaluating query." in page.inner_text(".profile-raw .raw")
     page.uncheck("#profiler")
     run_query(page, "r.expr(1)")
     page.wait_for_selector(".result-range")
