@@ -15,6 +15,7 @@ from typing import Iterator
 
 import pytest
 
+import systables
 from browserkit import CHROMIUM_ARGS, ROOT, chromium_path, screenshot
 from serverproc import ServerProcess
 
@@ -71,7 +72,7 @@ def test_installed_command_reports_its_version(installed):
     done = subprocess.run([str(installed / "bin" / "systables"), "--version"], capture_output=True, text=True,
                           env=no_node_env(installed), timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "systables 0.1.0 (RethinkDB 2.4.4 protocol and ReQL)"
+    assert done.stdout.strip() == f"systables {systables.__version__} (RethinkDB 2.4.4 protocol and ReQL)"
 
 
 @pytest.fixture

@@ -37,17 +37,17 @@ export class DataExplorer {
     });
   }
 
-  /** The side panels start polling the first time the page is shown. */
+  /** The side panels poll only while the page is shown. */
   show() {
-    if (!this.started) {
-      this.started = true;
-      this.browser.start();
-      this.jobs.start();
-    }
+    this.browser.start();
+    this.jobs.start();
     this.editor.focus();
   }
 
-  hide() {}
+  hide() {
+    this.browser.stop();
+    this.jobs.stop();
+  }
 
   buildToolbar() {
     this.runButton = h("button", { type: "button", id: "run", class: "primary", title: "Run (Shift+Enter)", onclick: () => this.run() }, "Run");

@@ -48,11 +48,17 @@ export class JobsPanel {
   }
 
   start() {
+    const generation = (this.generation = (this.generation ?? 0) + 1);
     const tick = async () => {
       const ok = await this.poll();
-      setTimeout(tick, ok ? POLL_MS : RETRY_MS);
+      if (generation === this.generation) this.timer = setTimeout(tick, ok ? POLL_MS : RETRY_MS);
     };
     tick();
+  }
+
+  stop() {
+    this.generation++;
+    clearTimeout(this.timer);
   }
 
   async poll() {
