@@ -20,7 +20,7 @@ from browserkit import CHROMIUM_ARGS, ROOT, chromium_path, screenshot
 from serverproc import ServerProcess
 
 sys.path.insert(0, str(ROOT / "buildsupport"))
-from webshell_build import STAMP, inputs_digest  # noqa: E402
+from webshell_build import STAMP, inputs_digest, is_current  # noqa: E402
 
 SHELL_FILES = {"index.html", "shell.js", "shell.css", STAMP}
 
@@ -45,6 +45,30 @@ def test_sdist_carries_the_shell_and_its_sources(built_package):
     assert {"drivers/webshell/package-lock.json", "drivers/webshell/src/main.js",
             "buildsupport/webshell_build.py", "MANIFEST.in"} <= set(names)
     assert not [n for n in names if "node_modules" in n]
+
+
+def test_a_bundle_is_current_only_for_the_digest_of_its_sources(tmp_path):
+    assert not is_current(tmp_path)  # nothing built
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    assert not is_current(tmp_path)  # no record of its sources
+    (tmp_path / STAMP).write_text(inputs_digest() + "\n")
+    assert is_current(tmp_path)
+    (tmp_path / STAMP).write_text("0" * 64 + "\n")  # built from other sources
+    assert not is_current(tmp_path)
+
+
+def test_a_wheel_builds_from_the_sdist_without_node(built_package, tmp_path):
+    with tarfile.open(built_package["sdist"]) as sdist:
+        sdist.extractall(tmp_path, filter="data")
+    (source,) = tmp_path.glob("systables-*")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = str(Path(sys.executable).parent)  # this interpreter's directory: no node, no npm
+    done = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "out"), str(source)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    (wheel,) = (tmp_path / "out").glob("systables-*.whl")
+    with zipfile.ZipFile(wheel) as built, zipfile.ZipFile(built_package["wheel"]) as reference:
+        assert built.read("systables/web/shell/shell.js") == reference.read("systables/web/shell/shell.js")
 
 
 @pytest.fixture(scope="module")

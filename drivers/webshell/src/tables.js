@@ -44,7 +44,10 @@ export class TablesPage {
       query: tablesQuery,
       periodMs: PERIOD_MS,
       onValue: (value) => this.update(value),
-      onError: (error) => this.say(`Cannot list tables: ${messageOf(error)}`, "fail"),
+      onError: (error) => {
+        this.say(`Cannot list tables: ${messageOf(error)}`, "fail");
+        this.listingFailed = true; // cleared by the next listing that works
+      },
     });
   }
 
@@ -85,16 +88,21 @@ export class TablesPage {
   }
 
   say(text, outcome) {
+    this.listingFailed = false;
     this.message.hidden = false;
     this.message.dataset.outcome = outcome;
     replace(this.message, text, h("button", { type: "button", class: "dismiss", "aria-label": "Dismiss", onclick: () => (this.message.hidden = true) }, "×"));
   }
 
   update({ databases, tables, builds }) {
+    if (this.listingFailed) {
+      this.listingFailed = false;
+      this.message.hidden = true;
+    }
     this.updateDbSelect(databases);
     const byDb = new Map(databases.map((db) => [db, []]));
     for (const table of tables) if (byDb.has(table.db)) byDb.get(table.db).push(table);
-    const buildOf = new Map(builds.map((job) => [`${job.info.db}.${job.info.table}.${job.info.index}`, job]));
+    const buildOf = new Map(builds.map((job) => [buildKey(job.info.db, job.info.table, job.info.index), job]));
     syncKeyed(
       this.list,
       this.databases,
@@ -112,6 +120,10 @@ export class TablesPage {
     if (names.join("\n") === databases.join("\n")) return;
     replace(this.dbSelect, databases.map((db) => h("option", { value: db, selected: db === current }, db)));
   }
+}
+
+function buildKey(db, table, index) {
+  return JSON.stringify([db, table, index]);
 }
 
 /** A small labelled form whose submit runs `onSubmit` (Enter works in every field). */
@@ -217,7 +229,7 @@ class TableCard {
     setText(p.status, table.ready ? "ready" : "not ready");
     p.status.dataset.state = table.ready ? "ok" : "fail";
     this.el.dataset.table = this.label;
-    const items = table.indexes.map((ix) => ({ ...ix, build: buildOf.get(`${table.db}.${table.name}.${ix.index}`) }));
+    const items = table.indexes.map((ix) => ({ ...ix, build: buildOf.get(buildKey(table.db, table.name, ix.index)) }));
     syncKeyed(p.indexes, this.indexes, items, (ix) => ix.index, (ix) => new IndexRow(this, ix), (row, ix) => row.update(ix));
     if (!items.length) replace(p.indexes, h("tr", { class: "no-indexes" }, h("td", { colspan: 4, class: "hint" }, "No secondary indexes.")));
     else p.indexes.querySelector(".no-indexes")?.remove();
