@@ -27,18 +27,11 @@ $(VENV)/.bench: $(VENV)/.base
 venv: $(VENV)/.base
 test-deps: $(VENV)/.test
 
-# The web shell's bundle (drivers/webshell/dist/, not committed), rebuilt when
-# its sources or lockfile change; index.html is written last, once the build passed.
-WEB_INPUTS := $(WEB)/package.json $(WEB)/build.mjs $(wildcard $(WEB)/src/* $(WEB)/shims/*)
-
-webshell: $(WEB)/dist/index.html
-
-$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-
-$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_INPUTS)
-	cd $(WEB) && npm run --silent build
+# The web shell's bundle (systables/web/shell/, not committed), built from the
+# committed lockfile unless it was built from exactly the current sources
+# (the same step the package build runs: buildsupport/webshell_build.py).
+webshell:
+	$(PYTHON) buildsupport/webshell_build.py
 
 # The official JavaScript driver, for the compatibility tests.
 driver-compat:
@@ -70,4 +63,4 @@ bench: $(VENV)/.bench
 	$(PY) -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist drivers/compat/node_modules
+	rm -rf $(VENV) $(WEB)/node_modules systables/web/shell dist drivers/compat/node_modules

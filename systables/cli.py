@@ -7,12 +7,15 @@ import sys
 
 import trio
 
-from .node import Node, ServerOptions
+from . import __version__
+from .node import RETHINKDB_VERSION, Node, ServerOptions
 from .server import run_server
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="systables", description="A RethinkDB-compatible document database server.")
+    parser.add_argument("--version", action="version",
+                        version=f"systables {__version__} (RethinkDB {RETHINKDB_VERSION} protocol and ReQL)")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--bind", action="append", metavar="ADDR",

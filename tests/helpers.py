@@ -13,7 +13,7 @@ DEFAULT_TIMEOUT = 20.0
 
 
 def poll(fetch: Callable[[], Any], done: Callable[[Any], bool] = bool, timeout: float = DEFAULT_TIMEOUT,
-         every: float = 0.01) -> Any:
+         every: float = 0.01, what: str = "condition") -> Any:
     """``fetch()`` until ``done`` says its value is the one awaited; fails with
     the last value seen after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -22,13 +22,14 @@ def poll(fetch: Callable[[], Any], done: Callable[[Any], bool] = bool, timeout: 
         if done(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+            raise AssertionError(f"{what} not met within {timeout} s; last value: {value!r}")
         time.sleep(every)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, every: float = 0.01) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, every: float = 0.01,
+             what: str = "condition") -> Any:
     """The first truthy value of ``predicate()``."""
-    return poll(predicate, bool, timeout, every)
+    return poll(predicate, bool, timeout, every, what)
 
 
 class Victim(threading.Thread):

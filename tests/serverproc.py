@@ -23,6 +23,11 @@ class ServerProcess:
     directory: str
     extra_args: list[str] = field(default_factory=list)
     http: bool = True
+    # How to run `systables` (the source tree's by default; an installed one's script),
+    # and the environment and working directory to run it in (default: this process's).
+    command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "systables"])
+    env: dict[str, str] | None = None
+    cwd: str | None = None
     proc: subprocess.Popen | None = None
     host: str = "127.0.0.1"
     port: int = 0
@@ -32,11 +37,12 @@ class ServerProcess:
     output: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
-        args = [sys.executable, "-m", "systables", "serve", "--driver-port", "0", "-d", self.directory]
+        args = [*self.command, "serve", "--driver-port", "0", "-d", self.directory]
         args += ["--http-port", "0"] if self.http else ["--no-http-admin"]
         args += self.extra_args
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        env = dict(os.environ if self.env is None else self.env, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                     cwd=self.cwd)
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:

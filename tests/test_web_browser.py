@@ -5,8 +5,6 @@ Screenshots of the page are saved under ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import threading
 import time
@@ -14,30 +12,20 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from helpers import missing_tool, wait_for
+from helpers import missing_tool
 from rethinkdb import r as R
 from rethinkdb.errors import ReqlOpIndeterminateError
+
+from browserkit import CHROMIUM_ARGS, ROOT, chromium_path, wait_for
+from browserkit import screenshot as save_screenshot
 from serverproc import ServerProcess, temp_server
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-DIST = ROOT / "drivers" / "webshell" / "dist"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DIST = ROOT / "systables" / "web" / "shell"
 MAX_BUNDLE_BYTES = 1_000_000
 ENDLESS_JS = "r.range(1e12).filter(function(x) { return x.ge(0); }).count()"
 TIMEOUT_MS = 15_000
-
-
-def chromium_path() -> str | None:
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +74,7 @@ def page(browser: Any, shell_server: ServerProcess, request: pytest.FixtureReque
     tab.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.goto(f"http://127.0.0.1:{shell_server.http_port}/")
+    tab.goto(f"http://127.0.0.1:{shell_server.http_port}/#dataexplorer")
     tab.wait_for_selector("#server-status[data-state=ok]")
     yield tab
     screenshot(tab, request.node.name)
@@ -95,9 +83,7 @@ def page(browser: Any, shell_server: ServerProcess, request: pytest.FixtureReque
 
 
 def screenshot(tab: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    safe = re.sub(r"[^\w.-]+", "_", name)
-    tab.screenshot(path=str(ARTIFACTS / f"webshell-{safe}.png"), full_page=True)
+    save_screenshot(tab, name)
 
 
 def type_query(tab: Any, text: str) -> None:
@@ -124,9 +110,6 @@ def fresh_table(conn: Any, name: str, docs: list[dict]) -> None:
 def query_jobs(conn: Any, fragment: str) -> list[dict]:
     return [j for j in R.db("rethinkdb").table("jobs").filter({"type": "query"}).run(conn)
             if fragment in j["info"]["query"]]
-
-
-
 
 
 # ---------------------------------------------------------------------------
@@ -190,7 +173,9 @@ def test_profile_view(page):
     page.check("#profiler")
     run_query(page, "r.expr([1, 2, 3])")
     page.click(".view-tab[data-view=profile]")
-    assert "Evaluating query." in page.inner_text(".raw")
+    assert "Evaluating query." in page.inner_text(".profile-tree")
+    page.click(".profile-raw summary")
+    assert "Evaluating query." in page.inner_text(".profile-raw .raw")
     page.uncheck("#profiler")
     run_query(page, "r.expr(1)")
     page.wait_for_selector(".result-range")

@@ -1,17 +1,20 @@
-// Builds the web shell into dist/: one minified bundle (editor, driver, views),
-// its stylesheet and the page.  Deterministic for a given lockfile.
+// Builds the web shell into the Python package (or the directory given as the
+// first argument): one minified bundle (editor, driver, views), its stylesheet
+// and the page.  Deterministic for a given lockfile.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 const MAX_BUNDLE_BYTES = 1_000_000;
 const empty = "./shims/empty.js";
+const out = process.argv[2] ?? "../../systables/web/shell";
 
-rmSync("dist", { recursive: true, force: true });
-mkdirSync("dist");
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
 
 await build({
   entryPoints: ["src/main.js"],
-  outfile: "dist/shell.js",
+  outfile: join(out, "shell.js"),
   bundle: true,
   minify: true,
   keepNames: true, // the driver names its errors after their classes (error.name)
@@ -25,12 +28,12 @@ await build({
   alias: { net: empty, tls: empty, crypto: empty },
   logLevel: "warning",
 });
-const size = statSync("dist/shell.js").size;
-console.log(`dist/shell.js: ${(size / 1024).toFixed(0)} KiB minified`);
+const size = statSync(join(out, "shell.js")).size;
+console.log(`${join(out, "shell.js")}: ${(size / 1024).toFixed(0)} KiB minified`);
 if (size > MAX_BUNDLE_BYTES) {
   console.error(`bundle exceeds ${MAX_BUNDLE_BYTES} bytes`);
   process.exit(1);
 }
-copyFileSync("src/shell.css", "dist/shell.css");
-// Last: the page's presence marks a complete build (make and the server rely on it).
-copyFileSync("src/index.html", "dist/index.html");
+copyFileSync("src/shell.css", join(out, "shell.css"));
+// Last: the page's presence marks a complete build (the server relies on it).
+copyFileSync("src/index.html", join(out, "index.html"));

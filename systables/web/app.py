@@ -29,15 +29,18 @@ if TYPE_CHECKING:
     from ..pipeline.sessions import Sessions
     from ..reql.context import Services
 
-WEBSHELL_DIST = Path(__file__).resolve().parents[2] / "drivers" / "webshell" / "dist"
+# Package data: built into the package by the sdist/wheel build and by
+# `make webshell` in a source checkout, so an installed package finds it too.
+WEBSHELL_DIST = Path(__file__).resolve().parent / "shell"
 WEBSHELL_DIR_ENV = "SYSTABLES_WEBSHELL_DIR"
 BACKLOG = 128
 
 NOT_BUILT_PAGE = """<!doctype html>
 <meta charset="utf-8"><title>systables: web shell not built</title>
 <h1>web shell not built (run make webshell)</h1>
-<p>The server is running; its web shell's files are missing from <code>drivers/webshell/dist/</code>.
-Build them with <code>make webshell</code> (needs Node.js and npm) and reload this page.</p>
+<p>The server is running; its web shell's files are missing from the package
+(<code>systables/web/shell/</code>). In a source checkout, build them with <code>make webshell</code>
+(needs Node.js and npm) and reload this page; an installed wheel carries them.</p>
 """
 
 # The shell evaluates typed queries with `new Function` (hence 'unsafe-eval');
@@ -92,7 +95,7 @@ async def _forbidden(send: Send, text: str) -> None:
 
 
 def webshell_dist() -> Path:
-    """The built web shell: ``drivers/webshell/dist`` or ``$SYSTABLES_WEBSHELL_DIR``."""
+    """The built web shell: the package's ``shell`` directory or ``$SYSTABLES_WEBSHELL_DIR``."""
     configured = os.environ.get(WEBSHELL_DIR_ENV)
     return Path(configured) if configured else WEBSHELL_DIST
 

@@ -43,7 +43,11 @@ export class TableBrowser {
 
   start() {
     this.refresh(true);
-    setInterval(() => this.refresh(false), NAMES_REFRESH_MS);
+    this.timer = setInterval(() => this.refresh(false), NAMES_REFRESH_MS);
+  }
+
+  stop() {
+    clearInterval(this.timer);
   }
 
   /** Reload the names; recount when asked or when the set of tables changed. */

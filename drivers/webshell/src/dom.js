@@ -56,3 +56,39 @@ export function saveSetting(name, value) {
     // Storage full or disabled: settings simply do not persist.
   }
 }
+
+/**
+ * Make `container`'s children the elements of `items`, in order, keeping the
+ * element of an item whose key was already shown (so focus, open forms and
+ * in-flight clicks survive a refresh).  `create(item)` returns `{el, ...}`;
+ * `update(entry, item)` refreshes an existing one.
+ * @param {Map<string, any>} entries key -> entry, kept by the caller between calls
+ */
+export function syncKeyed(container, entries, items, keyOf, create, update) {
+  const seen = new Set();
+  let previous = null;
+  for (const item of items) {
+    const key = keyOf(item);
+    seen.add(key);
+    let entry = entries.get(key);
+    if (!entry) {
+      entry = create(item);
+      entries.set(key, entry);
+    }
+    update(entry, item);
+    const expected = previous ? previous.nextSibling : container.firstChild;
+    if (expected !== entry.el) container.insertBefore(entry.el, expected);
+    previous = entry.el;
+  }
+  for (const [key, entry] of entries) {
+    if (!seen.has(key)) {
+      entry.el.remove();
+      entries.delete(key);
+    }
+  }
+}
+
+/** Set an element's text only when it changed (keeps selections). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}

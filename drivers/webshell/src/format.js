@@ -89,5 +89,6 @@ export function formatDuration(seconds) {
 
 export function formatMs(ms) {
   if (ms == null) return "—";
+  if (ms > 0 && ms < 0.1) return `${(ms * 1000).toFixed(1)} µs`; // per-document means in profiles
   return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }

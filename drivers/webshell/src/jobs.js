@@ -1,9 +1,11 @@
 // The jobs panel: the rows of `rethinkdb.jobs`, polled on a connection of its
 // own (a new Run closes the editor's connection, not this one).  Query rows
 // carry a Kill button that deletes the row, which interrupts the query.
-import { h, replace } from "./dom.js";
+import { h, replace, setText } from "./dom.js";
 import { formatDuration } from "./format.js";
-import { closeQuietly, connect, r, run } from "./reql.js";
+import { killJob, progressOf, targetOf } from "./jobcontrol.js";
+import { LiveConnection, messageOf } from "./live.js";
+import { r } from "./reql.js";
 
 const POLL_MS = 800;
 const RETRY_MS = 3000;
@@ -30,7 +32,7 @@ export class JobsPanel {
   /** @param {HTMLElement} container */
   constructor(container) {
     this.container = container;
-    this.conn = null;
+    this.live = new LiveConnection();
     this.rows = new Map(); // job key -> {el, job, confirming, killing}
     this.count = h("span", { class: "jobs-count" }, "");
     this.updated = h("span", { class: "jobs-updated" }, "");
@@ -48,32 +50,30 @@ export class JobsPanel {
   }
 
   start() {
+    const generation = (this.generation = (this.generation ?? 0) + 1);
     const tick = async () => {
       const ok = await this.poll();
-      setTimeout(tick, ok ? POLL_MS : RETRY_MS);
+      if (generation === this.generation) this.timer = setTimeout(tick, ok ? POLL_MS : RETRY_MS);
     };
     tick();
   }
 
+  stop() {
+    this.generation++;
+    clearTimeout(this.timer);
+  }
+
   async poll() {
     try {
-      if (!this.conn) this.conn = await connect();
-      const { value } = await run(JOBS(), this.conn);
-      this.update(Array.isArray(value) ? value : await value.toArray());
+      this.update(await this.live.value(JOBS()));
       this.problem.hidden = true;
       this.updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
       return true;
     } catch (error) {
       this.problem.hidden = false;
-      this.problem.textContent = `Cannot read rethinkdb.jobs: ${error && error.message ? error.message : error}`;
-      if (!error || error.name === "ReqlDriverError" || !this.conn || !this.conn.isOpen()) this.reconnect();
+      this.problem.textContent = `Cannot read rethinkdb.jobs: ${messageOf(error)}`;
       return false;
     }
-  }
-
-  reconnect() {
-    closeQuietly(this.conn);
-    this.conn = null;
   }
 
   update(jobs) {
@@ -156,13 +156,9 @@ export class JobsPanel {
     this.renderControls(row);
     const id = row.job.id;
     try {
-      if (!this.conn) this.conn = await connect();
-      const { value } = await run(r.db("rethinkdb").table("jobs").get(id).delete(), this.conn);
-      if (value && value.deleted) this.say(`Killed query ${id[1]}.`, "ok");
-      else if (value && value.first_error) this.say(`Could not kill query ${id[1]}: ${value.first_error}`, "fail");
-      else this.say(`Query ${id[1]} had already finished.`, "ok");
+      this.say(await killJob(this.live, id), "ok");
     } catch (error) {
-      this.say(`Could not kill query ${id[1]}: ${error && error.message ? error.message : error}`, "fail");
+      this.say(`Could not kill query ${id[1]}: ${messageOf(error)}`, "fail");
     } finally {
       row.killing = false;
       this.renderControls(row);
@@ -187,20 +183,11 @@ function fillRow(row) {
     setText(parts.client, `${info.client_address ?? "?"}:${info.client_port ?? "?"} · ${info.user ?? "?"}`);
   }
   if (parts.bar) {
-    const fraction = typeof info.progress === "number" ? Math.min(1, Math.max(0, info.progress)) : 0;
-    const where = [info.db, info.table].filter((x) => x != null).join(".");
-    const what =
-      job.type === "backfill"
-        ? `${where}: ${info.source_server ?? "?"} → ${info.destination_server ?? "?"}`
-        : `${where}${info.index != null ? `, index ${info.index}` : ""}`;
+    const fraction = progressOf(job) ?? 0;
+    const what = targetOf(job);
     setText(parts.target, what);
     parts.bar.value = fraction;
     parts.bar.setAttribute("aria-label", `progress of ${what}`);
     parts.percent.textContent = `${(fraction * 100).toFixed(1)}%`;
   }
-}
-
-/** Set text only when it changed, so selections in the panel survive polls. */
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
 }

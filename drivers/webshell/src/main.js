@@ -1,199 +1,82 @@
-// The web shell: editor and results in the middle, table browser on the
-// left, live jobs panel on the right.  Every Run opens a new HTTP ReQL
-// connection and closes the previous one (which ends its cursor), as
-// RethinkDB's Data Explorer did; Abort closes the running query's connection.
-import { TableBrowser } from "./browser.js";
-import { reqlCompletions } from "./completion.js";
-import { h, loadSetting, replace, saveSetting } from "./dom.js";
-import { createEditor, queryText, setText } from "./editor.js";
-import { queriesOf } from "./evaluate.js";
-import { clearHistory, loadDraft, loadHistory, remember, saveDraft } from "./history.js";
-import { JobsPanel } from "./jobs.js";
-import { closeQuietly, connect, isCursor, r, run } from "./reql.js";
-import { errorBox, ResultView } from "./results.js";
+// The console: one page per view, chosen by the URL's fragment (#dashboard,
+// #tables, #servers, #dataexplorer, #logs, #jobs), so every page can be
+// bookmarked and the browser's Back button works.  A page is built the first
+// time it is shown and polls only while it is shown.
+import { Dashboard } from "./dashboard.js";
+import { replace } from "./dom.js";
+import { DataExplorer } from "./explorer.js";
+import { JobsPage } from "./jobspage.js";
+import { LogsPage } from "./logs.js";
+import { closeQuietly, connect } from "./reql.js";
+import { errorBox } from "./results.js";
+import { ServersPage } from "./servers.js";
+import { TablesPage } from "./tables.js";
 
-const ABORT_DELAY_MS = 70; // quick queries never flash an Abort button
-const DRAFT_SAVE_MS = 300;
-const DEFAULT_QUERY = 'r.db("rethinkdb").table("jobs")';
+const PAGES = {
+  dashboard: { title: "Dashboard", make: (el) => new Dashboard(el) },
+  tables: { title: "Tables", make: (el) => new TablesPage(el) },
+  servers: { title: "Servers", make: (el) => new ServersPage(el) },
+  dataexplorer: { title: "Data Explorer", make: () => new DataExplorer() },
+  logs: { title: "Logs", make: (el) => new LogsPage(el) },
+  jobs: { title: "Jobs", make: (el) => new JobsPage(el) },
+};
+const DEFAULT_PAGE = "dashboard";
 
-class Shell {
+class Console {
   constructor() {
-    this.results = new ResultView(document.getElementById("results"));
-    this.browser = new TableBrowser(document.getElementById("browser"), { onOpen: (db, table) => this.openTable(db, table) });
-    this.jobs = new JobsPanel(document.getElementById("jobs"));
-    this.conn = null; // connection of the current run
-    this.runId = 0;
-    this.profile = loadSetting("profile", false);
-    this.buildToolbar();
-    let draftTimer = null;
-    this.editor = createEditor(document.getElementById("editor"), {
-      doc: loadDraft() ?? DEFAULT_QUERY,
-      onRun: () => this.run(),
-      onChange: (text) => {
-        clearTimeout(draftTimer);
-        draftTimer = setTimeout(() => saveDraft(text), DRAFT_SAVE_MS);
-      },
-      completions: reqlCompletions(() => this.browser.names()),
-    });
+    this.pages = new Map(); // name -> page object
+    this.current = null;
   }
 
   start() {
-    this.browser.start();
-    this.jobs.start();
-    this.showServer();
-    this.editor.focus();
+    addEventListener("hashchange", () => this.route(true));
+    this.route(false);
+    showServer();
   }
 
-  buildToolbar() {
-    this.runButton = h("button", { type: "button", id: "run", class: "primary", title: "Run (Shift+Enter)", onclick: () => this.run() }, "Run");
-    this.abortButton = h("button", { type: "button", id: "abort", class: "danger", hidden: true, onclick: () => this.abort() }, "Abort");
-    const profiler = h("input", { type: "checkbox", id: "profiler", checked: this.profile });
-    profiler.addEventListener("change", () => {
-      this.profile = profiler.checked;
-      saveSetting("profile", this.profile);
-    });
-    this.historyButton = h("button", { type: "button", id: "history-toggle", "aria-expanded": "false", onclick: () => this.toggleHistory() }, "History");
-    this.historyPanel = h("div", { id: "history", class: "history", hidden: true });
-    replace(
-      document.getElementById("toolbar"),
-      this.runButton,
-      this.abortButton,
-      h("span", { class: "hint" }, "Shift+Enter runs · Ctrl+Space completes"),
-      h("span", { class: "spacer" }),
-      h("label", { class: "option" }, profiler, " Profile"),
-      this.historyButton,
-      this.historyPanel,
-    );
-  }
-
-  async showServer() {
-    const status = document.getElementById("server-status");
-    try {
-      const conn = await connect();
-      const info = await Promise.resolve(conn.server());
-      status.textContent = `connected to ${info.name}`;
-      status.dataset.state = "ok";
-      closeQuietly(conn);
-    } catch (error) {
-      status.textContent = `cannot reach the server: ${error.message}`;
-      status.dataset.state = "fail";
+  route(moveFocus) {
+    const asked = location.hash.slice(1);
+    const name = asked in PAGES ? asked : DEFAULT_PAGE;
+    if (name === this.current) return;
+    if (this.current) {
+      this.pages.get(this.current).hide();
+      document.getElementById(`page-${this.current}`).hidden = true;
     }
-  }
-
-  openTable(db, table) {
-    setText(this.editor, `r.db(${JSON.stringify(db)}).table(${JSON.stringify(table)})`);
-    this.run();
-  }
-
-  /** Run the selection, or the whole editor. */
-  async run() {
-    const text = queryText(this.editor);
-    const id = ++this.runId;
-    this.closeRun();
-    this.results.running();
-    this.setRunning(id, true);
-    let ok = false;
-    try {
-      const queries = queriesOf(text, r);
-      const conn = await connect();
-      if (id !== this.runId) return closeQuietly(conn);
-      this.conn = conn;
-      for (const [i, query] of queries.entries()) {
-        const started = performance.now();
-        const answer = await run(query, conn, { profile: this.profile });
-        if (id !== this.runId) return; // aborted or replaced by a newer run
-        if (i < queries.length - 1) {
-          if (isCursor(answer.value)) answer.value.close().catch(() => {});
-          continue;
-        }
-        ok = true;
-        this.setRunning(id, false);
-        await this.results.show(answer, performance.now() - started);
-      }
-    } catch (error) {
-      if (id === this.runId) this.results.error(error);
-    } finally {
-      if (id === this.runId) this.setRunning(id, false);
-      remember(text, ok);
-      if (!this.historyPanel.hidden) this.renderHistory();
+    const section = document.getElementById(`page-${name}`);
+    section.hidden = false;
+    document.body.dataset.page = name;
+    if (!this.pages.has(name)) this.pages.set(name, PAGES[name].make(section));
+    this.current = name;
+    document.title = `systables · ${PAGES[name].title}`;
+    for (const link of document.querySelectorAll(".nav a")) {
+      if (link.getAttribute("href") === `#${name}`) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
     }
+    this.pages.get(name).show();
+    // Keyboard and screen-reader users land on the new page's heading.
+    if (moveFocus && name !== "dataexplorer") section.querySelector(".page-title")?.focus();
   }
+}
 
-  abort() {
-    this.runId++;
-    this.closeRun();
-    this.setRunning(this.runId, false);
-    this.results.aborted();
-  }
-
-  closeRun() {
-    closeQuietly(this.conn);
-    this.conn = null;
-  }
-
-  setRunning(id, running) {
-    clearTimeout(this.abortTimer);
-    document.body.dataset.running = String(running);
-    if (!running) {
-      this.abortButton.hidden = true;
-      return;
-    }
-    this.abortTimer = setTimeout(() => {
-      if (id === this.runId) this.abortButton.hidden = false;
-    }, ABORT_DELAY_MS);
-  }
-
-  toggleHistory() {
-    const show = this.historyPanel.hidden;
-    this.historyPanel.hidden = !show;
-    this.historyButton.setAttribute("aria-expanded", String(show));
-    if (show) this.renderHistory();
-  }
-
-  renderHistory() {
-    const entries = loadHistory().reverse();
-    replace(
-      this.historyPanel,
-      h(
-        "div",
-        { class: "history-head" },
-        `${entries.length} recent quer${entries.length === 1 ? "y" : "ies"} (kept in this browser)`,
-        h("button", { type: "button", class: "link", onclick: () => (clearHistory(), this.renderHistory()) }, "clear"),
-      ),
-      entries.length
-        ? h(
-            "ol",
-            { class: "history-list" },
-            entries.map((entry) =>
-              h(
-                "li",
-                {},
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: `history-entry${entry.ok ? "" : " failed"}`,
-                    title: entry.ok ? new Date(entry.at).toLocaleString() : "this query failed",
-                    onclick: () => {
-                      setText(this.editor, entry.query);
-                      this.toggleHistory();
-                    },
-                  },
-                  entry.query,
-                ),
-              ),
-            ),
-          )
-        : h("p", { class: "hint" }, "No queries yet."),
-    );
+async function showServer() {
+  const status = document.getElementById("server-status");
+  try {
+    const conn = await connect();
+    const info = await Promise.resolve(conn.server());
+    status.textContent = `connected to ${info.name}`;
+    status.dataset.state = "ok";
+    closeQuietly(conn);
+  } catch (error) {
+    status.textContent = `cannot reach the server: ${error.message}`;
+    status.dataset.state = "fail";
   }
 }
 
 function boot() {
   try {
-    new Shell().start();
+    new Console().start();
   } catch (error) {
-    replace(document.getElementById("results"), errorBox(error));
+    replace(document.getElementById("results") ?? document.body, errorBox(error));
   }
 }
 

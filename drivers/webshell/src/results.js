@@ -3,6 +3,7 @@
 // page is ever in the DOM, so results of any size stay responsive.
 import { h, replace, loadSetting, saveSetting } from "./dom.js";
 import { datumCount, formatMs } from "./format.js";
+import { profileView } from "./profile.js";
 import { isCursor, isFeed } from "./reql.js";
 import { tableView } from "./table.js";
 import { treeView } from "./tree.js";
@@ -236,7 +237,7 @@ export class ResultView {
 
   body(rows, start) {
     const view = this.view;
-    if (view === "profile") return rawView(this.profile);
+    if (view === "profile") return profileView(this.profile);
     if (view === "raw") return rawView(this.isAtom ? rows[0] : rows);
     if (view === "table") return tableView(rows, start);
     if (datumCount(rows, TREE_DATUM_LIMIT + 1) > TREE_DATUM_LIMIT) {
