@@ -34,6 +34,8 @@ class Admin:
         self._auth = auth
         self._counters = counters
         self._drop_listeners: list[DropListener] = []
+        # Called after any change of databases or tables (feeds on `table_config`...).
+        self.on_change: list[Callable[[], None]] = []
 
     def on_table_dropped(self, listener: DropListener) -> None:
         self._drop_listeners.append(listener)
@@ -48,7 +50,9 @@ class Admin:
     def create_db(self, name: str, db_id: str | None = None) -> "DbMeta":
         if name == SYSTEM_DB or self._catalog.db_by_name(name) is not None:
             raise ReqlOpFailedError(f"Database `{name}` already exists.")
-        return self._storage.create_db(name, db_id=db_id)
+        db = self._storage.create_db(name, db_id=db_id)
+        self._changed()
+        return db
 
     def rename_db(self, db: "DbMeta", name: str) -> None:
         if name == db.name:
@@ -58,6 +62,7 @@ class Admin:
                 f"Cannot rename database `{db.name}` to `{name}` because database `{name}` already exists."
             )
         self._storage.rename_db(db.id, name)
+        self._changed()
 
     def drop_db(self, db_id: str) -> int:
         """Drop a database and its tables; returns how many tables were dropped."""
@@ -65,6 +70,7 @@ class Admin:
         self._auth.forget_scope((db_id,))
         for meta in dropped:
             self._forget_table(meta.id)
+        self._changed()
         return len(dropped)
 
     # -- tables ----------------------------------------------------------------
@@ -85,6 +91,7 @@ class Admin:
             db_id, name, primary_key=primary_key, durability=durability, write_acks=write_acks, table_id=table_id
         )
         self._catalog.set_shard_count(meta.id, shards)
+        self._changed()
         return meta
 
     def change_table(
@@ -100,6 +107,7 @@ class Admin:
         updated = replace(meta, name=name, db_id=db_id, durability=durability, write_acks=write_acks)
         self._storage.update_table_meta(updated)
         catalog.set_shard_count(meta.id, shards)
+        self._changed()
 
     def drop_table(self, table_id: str) -> None:
         meta = self._storage.tables.get(table_id)
@@ -108,6 +116,11 @@ class Admin:
         self._storage.drop_table(table_id)
         self._auth.forget_scope((meta.db_id, table_id))
         self._forget_table(table_id)
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
 
     def _forget_table(self, table_id: str) -> None:
         self._catalog.set_shard_count(table_id, 1)

@@ -8,7 +8,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Callable
 
 LOG_KEEP = 1000
 
@@ -32,6 +32,7 @@ class LogBook:
     def __init__(self, directory: str, started: float) -> None:
         self.started = started
         self.entries: deque[LogEntry] = deque(maxlen=LOG_KEEP)
+        self.on_line: list[Callable[[], None]] = []  # called after each line (feeds on `logs`)
         self._file: IO[str] | None = open(os.path.join(directory, "log_file"), "a", buffering=1, encoding="utf-8")
 
     def log(self, level: str, message: str) -> None:
@@ -40,6 +41,8 @@ class LogBook:
         self.entries.append(LogEntry(now, uptime, level, message))
         if self._file is not None:
             self._file.write(f"{log_timestamp(now)} {uptime:.6f}s {level}: {message}\n")
+        for listener in self.on_line:
+            listener()
 
     def log_exception(self, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

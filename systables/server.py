@@ -16,6 +16,8 @@ from . import garbage, timeslice
 from .admin import Admin
 from .auth import Auth
 from .catalog import Catalog
+from .feeds.hub import ChangeHub
+from .feeds.system import SystemFeeds
 from .indexes.builder import IndexBuilds
 from .jobs.counters import TableCounters
 from .jobs.registry import JobRegistry
@@ -25,6 +27,7 @@ from .net import DriverPort, open_listener
 from .node import RETHINKDB_VERSION, Node, ServerOptions
 from .pipeline.sessions import Sessions
 from .reql.context import Services
+from .reql.feeds import Hubs
 from .reql.index_functions import IndexFunctions
 from .storage import Storage
 from .system import SystemTables
@@ -61,10 +64,13 @@ class Server:
             jobs=jobs, counters=counters, clients=self.sessions,
         )
         index_functions = IndexFunctions()
+        feeds = Hubs(ChangeHub(storage, log), SystemFeeds())
+        admin.on_table_dropped(feeds.tables.table_dropped)
+        self._follow_system_changes(feeds.system, admin, jobs, log)
         services = self.services = Services(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth, jobs=jobs,
             indexes=IndexBuilds(storage, jobs, log), index_functions=index_functions,
-            counters=counters, system=system, js=JsPool(),
+            counters=counters, system=system, js=JsPool(), feeds=feeds,
         )
         index_functions.bind(services)
         storage.compile_index = index_functions.for_index
@@ -72,6 +78,13 @@ class Server:
         log.log("notice", f"Running systables {__version__} (RethinkDB protocol {RETHINKDB_VERSION})")
         log.log("notice", f"Server ready, \"{node.name}\" {node.server_id}")
         return services
+
+    def _follow_system_changes(self, system_feeds: SystemFeeds, admin: Admin, jobs: JobRegistry, log: LogBook) -> None:
+        """Tell system-table feeds when their rows may have changed."""
+        admin.on_change.append(system_feeds.notify)
+        jobs.on_change.append(lambda: system_feeds.notify("jobs"))
+        self.sessions.on_job_change.append(lambda: system_feeds.notify("jobs"))
+        log.on_line.append(lambda: system_feeds.notify("logs"))
 
     def close(self) -> None:
         services = self.services
@@ -103,6 +116,7 @@ class Server:
                     )
                 nursery.start_soon(services.indexes.run)
                 nursery.start_soon(garbage.run)
+                nursery.start_soon(services.feeds.system.run)
                 task_status.started(self)
         finally:
             self.close()

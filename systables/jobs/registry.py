@@ -98,12 +98,19 @@ class JobRegistry:
         self._jobs: dict[tuple[str, str], list[Job]] = {}
         self._sources: dict[str, JobSource] = {}  # job type -> where its jobs live
         self.queries_started = RateCounter()
+        # Called when a job starts or ends (changefeeds on `rethinkdb.jobs` follow them).
+        self.on_change: list[Callable[[], None]] = []
+
+    def changed(self) -> None:
+        for listener in self.on_change:
+            listener()
 
     def add_source(self, job_type: str, source: JobSource) -> None:
         self._sources[job_type] = source
 
     def add(self, job: Job) -> Job:
         self._jobs.setdefault(job.key, []).append(job)
+        self.changed()
         return job
 
     def remove(self, job: Job) -> None:
@@ -116,6 +123,7 @@ class JobRegistry:
                 break
         if not reports:
             del self._jobs[job.key]
+        self.changed()
 
     def reports(self, job_type: str, job_id: str) -> list[Job]:
         """Every live report of one job (empty when there is none)."""

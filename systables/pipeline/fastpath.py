@@ -39,6 +39,8 @@ def point_get(session: "Session", parsed: "ParsedQuery") -> bytes | None:
         return None
     db_name, table_name, key = target
     services = session.services
+    if services.feeds.system.following("jobs"):
+        return None  # a jobs feed sees every query: this one must be a job too
     if db_name == C.SYSTEM_DB or not C.NAME_RE.match(db_name) or not C.NAME_RE.match(table_name):
         return None
     catalog = services.catalog

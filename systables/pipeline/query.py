@@ -117,8 +117,11 @@ class Query:
         ctx.query = self
         self.state = State.COMPILED
 
-    def running(self) -> None:
+    def running(self) -> bool:
+        """RUNNING; True the first time (when it becomes a job)."""
+        first = self.state is State.COMPILED
         self.state = State.RUNNING
+        return first
 
     def streaming(self) -> None:
         self.state = State.STREAMING

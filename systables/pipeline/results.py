@@ -8,11 +8,13 @@ import time
 from typing import Any
 
 import orjson
+import trio
 
 from ..datum import MinMaxVal
 from ..datum.errors import ReqlQueryLogicError
 from ..protocol import response
 from ..reql.context import QueryContext
+from ..reql.feeds import feed_roots, squash_feeds, wait_for_feeds
 from ..reql.groups import materialize_groups
 from ..reql.stream import Stream, collect
 from ..reql.values import GroupedData, GroupedStream, SingleSelection, Val
@@ -185,3 +187,55 @@ async def next_batch(stream: Stream, pending: list, limits: BatchLimits, first: 
                     return out, [], True
                 pending = nxt
             return out, pending, False
+
+
+async def next_feed_batch(
+    stream: Stream, pending: list, limits: BatchLimits, first: bool, empty_after: float | None
+) -> tuple[list[bytes], list, bool]:
+    """The next batch of a changefeed: the first one at once, with whatever is
+    there (often nothing); a later one once something arrives, or empty after
+    ``empty_after`` seconds for clients that poll (HTTP).  Feeds never wait
+    in ``next_batch``: the waiting is done here."""
+    roots = feed_roots(stream)
+    deadline = None if empty_after is None else trio.current_time() + empty_after
+    if not first:
+        await squash_feeds(roots)
+    out: list[bytes] = []
+    size = 0
+    while True:
+        if not pending:
+            batch = await stream.next_batch()
+            if batch is None:
+                return out, [], True
+            pending = batch
+        taken = 0
+        for row in pending:
+            await tick()
+            encoded = await encode(row)
+            out.append(encoded)
+            taken += 1
+            size += len(encoded) + 1
+            if (limits.max_rows is not None and len(out) >= limits.max_rows) or size >= limits.max_bytes:
+                break
+        pending = pending[taken:]
+        if out and not pending:
+            # Peek, so that a feed with a limit ends with the batch that completes it.
+            nxt = await stream.next_batch()
+            if nxt is None:
+                return out, [], True
+            pending = nxt
+        if pending or out or first:
+            return out, pending, False
+        if not await _wait(roots, deadline):
+            return out, pending, False
+
+
+async def _wait(roots: list, deadline: float | None) -> bool:
+    """Wait for the feeds to have something; False if ``deadline`` passed first."""
+    if deadline is None:
+        await wait_for_feeds(roots)
+        return True
+    with trio.move_on_at(deadline):
+        await wait_for_feeds(roots)
+        return True
+    return False

@@ -35,12 +35,13 @@ from ..protocol.query import ParsedQuery, QueryParseError, parse_query
 from ..reql.backtrace import locate
 from ..reql.compiler import compile_checked, compile_query
 from ..reql.context import QueryContext
+from ..reql.feeds import feed_notes
 from ..reql.stream import Stream
 from ..reql.term import Env, Term
 from ..timeslice import yielding_hook
 from .limits import read_limits
 from .query import STOP, Query, State
-from .results import atom_response, next_batch, profile_of, resolve
+from .results import atom_response, next_batch, next_feed_batch, profile_of, resolve
 
 if TYPE_CHECKING:
     from ..reql.context import Services
@@ -189,7 +190,7 @@ class Session:
             promote(q)  # type: ignore[arg-type]
 
         self._register(q)  # type: ignore[arg-type]  (it reads itself in `rethinkdb.jobs`)
-        q.running()  # type: ignore[union-attr]
+        self._running(q)  # type: ignore[arg-type]
         with yielding_hook(on_yield):
             try:
                 answer = await self._evaluate(q, first=True)  # type: ignore[arg-type]
@@ -218,11 +219,16 @@ class Session:
             self.noreply_running.add(q)
         q.finished  # made now, so that NOREPLY_WAIT can wait for it
 
+    def _running(self, q: Query) -> None:
+        if q.running():
+            self.sessions.job_changed()  # it is a job from now on
+
     def _forget(self, q: Query) -> None:
         if self.queries.get(q.token) is q:
             del self.queries[q.token]
         self.noreply_running.discard(q)
         self.sessions.forget_job(q)
+        self.sessions.job_changed()
 
     @staticmethod
     def _silent(q: Query, answer: bytes | None) -> bytes | None:
@@ -257,7 +263,7 @@ class Session:
                 return self.conclude(q)
             if q.ended:
                 return response.client_error(f"Token {q.token} not in stream cache.")
-            q.running()
+            self._running(q)
             answer = None
             try:
                 with trio.CancelScope() as scope:
@@ -281,9 +287,16 @@ class Session:
                     q.end(State.DONE)
                     return answer
                 q.stream = value
-            rows, q.pending, exhausted = await next_batch(q.stream, q.pending, q.limits, first)  # type: ignore[arg-type]
+            stream = q.stream
+            if stream.is_changefeed:
+                empty_after = q.limits.max_seconds if self.http else None
+                rows, q.pending, exhausted = await next_feed_batch(stream, q.pending, q.limits, first, empty_after)
+                notes = feed_notes(stream)
+            else:
+                rows, q.pending, exhausted = await next_batch(stream, q.pending, q.limits, first)
+                notes = ()
             final = exhausted or q.noreply
-            answer = response.encoded_batch(rows, final=final, profile=self._profile(q, started))
+            answer = response.encoded_batch(rows, final=final, notes=notes, profile=self._profile(q, started))
             if final:
                 q.end(State.DONE)
             else:

@@ -4,7 +4,7 @@ shutdown of every query in flight."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import trio
 
@@ -22,6 +22,12 @@ class Sessions:
         self._by_job_id: dict[str, "Query"] = {}
         self.connections = 0  # driver connections (HTTP connection ids are not counted)
         self.shutting_down = False
+        # Called when a query starts or ends (changefeeds on `rethinkdb.jobs` follow them).
+        self.on_job_change: list[Callable[[], None]] = []
+
+    def job_changed(self) -> None:
+        for listener in self.on_job_change:
+            listener()
 
     def add(self, session: "Session") -> None:
         self._sessions.add(session)

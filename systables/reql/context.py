@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..node import Node
     from ..storage import Storage
     from ..system import SystemTables
+    from .feeds import Hubs
     from .index_functions import IndexFunctions
     from .term import Term
 
@@ -48,6 +49,7 @@ class Services:
     counters: "TableCounters"
     system: "SystemTables"
     js: "JsPool"
+    feeds: "Hubs"
 
 
 class QueryContext:
@@ -56,7 +58,7 @@ class QueryContext:
 
     __slots__ = (
         "node", "log", "storage", "catalog", "admin", "auth", "jobs", "indexes", "index_functions", "counters",
-        "system", "js",
+        "system", "js", "feeds",
         "user", "global_optargs", "array_limit", "start_time", "_now", "docs_read", "docs_written", "query",
     )
 
@@ -80,6 +82,7 @@ class QueryContext:
         self.counters = services.counters
         self.system = services.system
         self.js = services.js
+        self.feeds = services.feeds
         self.user = user
         self.global_optargs = global_optargs
         self.array_limit = array_limit

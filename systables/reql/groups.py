@@ -9,7 +9,7 @@ from typing import Any, Awaitable, Callable
 from .. import datum as D
 from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from .seq import eager_items, grouped, to_list
-from .stream import Stream
+from .stream import TERMINAL_ON_FEED, Stream
 from .term import Env
 from .values import GroupedData, GroupedStream, SingleSelection
 
@@ -28,6 +28,8 @@ async def feed(src: Any, sink: Callable[[list], Awaitable[None]], at: Any = None
         if items:
             await sink(items)
         return
+    if src.is_changefeed:
+        raise ReqlQueryLogicError(TERMINAL_ON_FEED, at)
     if src.is_infinite():
         raise ReqlQueryLogicError(INFINITE, at)
     while (batch := await src.next_batch()) is not None:

@@ -93,6 +93,7 @@ def row_fn(f: FuncVal) -> RowFn:
     many = getattr(f, "map_rows", None)
     if many is not None:
         call.many = many  # type: ignore[attr-defined]  # a whole batch in one call (r.js)
+    call.deterministic = f.deterministic  # type: ignore[attr-defined]  # changefeeds ask
     return call
 
 
@@ -159,6 +160,7 @@ def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Await
         except ReqlNonExistenceError as e:
             return await on_missing(e) if on_missing is not None else False
 
+    predicate.deterministic = f is None or f.deterministic  # type: ignore[attr-defined]  # changefeeds ask
     return predicate
 
 

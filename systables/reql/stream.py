@@ -1,7 +1,9 @@
 """Lazy sequences (RethinkDB's datum streams).
 
 A stream hands out rows in batches: ``await s.next_batch()`` returns a
-non-empty list, or ``None`` once exhausted.  Sources read in growing chunks
+non-empty list, or ``None`` once exhausted; a changefeed returns an empty list
+when nothing has arrived yet (it never waits: the pipeline waits for it), and
+every wrapper passes such an empty batch on.  Sources read in growing chunks
 (so ``filter().limit(10)`` touches few rows) and checkpoint between chunks, so
 other queries run and a kill (a cancelled scope) lands between chunks.
 Arrays are not streams: sequence terms applied to a datum array compute a
@@ -17,6 +19,7 @@ from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from ..timeslice import yield_now
 from .values import Val
 
+TERMINAL_ON_FEED = "Cannot call a terminal (`reduce`, `count`, etc.) on an infinite stream (such as a changefeed)."
 FIRST_CHUNK = 8
 MAX_CHUNK = 1024
 
@@ -64,6 +67,11 @@ class Stream(Val):
     table: Any = None
     # Computed in memory rather than read lazily (no changefeed can follow it).
     eager = False
+    @property
+    def is_changefeed(self) -> bool:
+        """A changefeed, or a stream reading one: infinite, and never waiting."""
+        src = getattr(self, "src", None)
+        return src is not None and src.is_changefeed
 
     async def next_batch(self) -> list | None:
         raise NotImplementedError
@@ -193,7 +201,7 @@ class FilterStream(Stream):
             if batch is None:
                 return None
             out = [x for x in batch if await pred(x)]
-            if out:
+            if out or not batch:
                 return out
 
     def close(self) -> None:
@@ -220,6 +228,8 @@ class ConcatMapStream(Stream):
             batch = await self.src.next_batch()
             if batch is None:
                 return None
+            if not batch:
+                return batch
             out: list = []
             for x in batch:
                 v = await self.fn(x)
@@ -276,6 +286,8 @@ class SliceStream(Stream):
             batch = await self.src.next_batch()
             if batch is None:
                 return None
+            if not batch:
+                return batch
             lo = self.pos
             hi = lo + len(batch)
             self.pos = hi
@@ -308,8 +320,8 @@ class BatchMapStream(Stream):
             batch = await self.src.next_batch()
             if batch is None:
                 return None
-            out = await self.fn(batch)
-            if out:
+            out = await self.fn(batch) if batch else batch
+            if out or not batch:
                 return out
 
     def close(self) -> None:
@@ -501,13 +513,32 @@ class ChainStream(Stream):
     def is_infinite(self) -> bool:
         return any(p.is_infinite() for p in self.parts)
 
+    @property
+    def is_changefeed(self) -> bool:
+        return any(p.is_changefeed for p in self.parts)
+
     async def next_batch(self) -> list | None:
+        if self.is_changefeed:
+            return await self._next_of_each()
         while self.i < len(self.parts):
             b = await self.parts[self.i].next_batch()
             if b is not None:
                 return b
             self.i += 1
         return None
+
+    async def _next_of_each(self) -> list | None:
+        """With feeds among the parts: what each part has now (finite parts
+        are drained along the way), None once every part is exhausted."""
+        out: list = []
+        live = []
+        for part in self.parts:
+            batch = await part.next_batch()
+            if batch is not None:
+                out.extend(batch)
+                live.append(part)
+        self.parts = live
+        return out if live else None
 
     def close(self) -> None:
         for p in self.parts:
@@ -536,6 +567,8 @@ class GeneratorStream(Stream):
 
 async def collect(s: Stream, limit: int, at: Any = None) -> list:
     """Read a stream to the end into a list, enforcing the array size limit."""
+    if s.is_changefeed:
+        raise ReqlQueryLogicError(TERMINAL_ON_FEED, at)
     if s.is_infinite():
         raise ReqlQueryLogicError(
             "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "

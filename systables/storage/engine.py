@@ -23,6 +23,7 @@ from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdic
 from ..jobs.registry import JobRegistry
 from . import catalog, codec
 from .catalog import DbMeta, IndexMeta, TableMeta
+from .changes import Change, ChangeListener
 from .commit import GroupCommit
 from .compaction import Compactor
 from .errors import AlreadyExists, NoSuchDb, NoSuchTable, StorageClosed, StorageError
@@ -87,6 +88,7 @@ class Storage:
         self._readers: weakref.WeakSet[Closable] = weakref.WeakSet()
         self._next_keyspace = 1
         self._closed = False
+        self._change_listeners: list[ChangeListener] = []
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -198,6 +200,19 @@ class Storage:
     def _write(self, wb: WriteBatch) -> None:
         self._db.write(wb, self._write_opts)
         self._commit.note_write()
+
+    # --- the change stream -----------------------------------------------------------
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """``listener(table_id, changes)`` after every committed batch of documents."""
+        self._change_listeners.append(listener)
+
+    def _published(self, table_id: str, raw: list[tuple[bytes, bytes | None, bytes | None, dict | None]]) -> None:
+        if not self._change_listeners:
+            return
+        changes = [Change(pk_enc, old, new, doc) for pk_enc, old, new, doc in raw]
+        for listener in self._change_listeners:
+            listener(table_id, changes)
 
     # --- catalog: databases ----------------------------------------------------------
 

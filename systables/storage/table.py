@@ -119,6 +119,7 @@ class TableStore:
             wb.put(catalog.count_key(self.meta.keyspace), catalog.pack_count(count))
         self._s._write(wb)
         self._count = count
+        self._s._published(self.meta.id, changes)
         if garbage_docs or garbage_entries:
             self._s._compactor.note_garbage(self.meta.keyspace, garbage_docs, garbage_entries, count)
 

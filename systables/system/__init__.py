@@ -11,6 +11,7 @@ from .base import SystemTable
 from .cluster_config import ClusterConfigTable
 from .current_issues import CurrentIssuesTable
 from .db_config import DbConfigTable
+from .debug_scratch import DebugScratchTable
 from .jobs import JobsTable
 from .logs import LogsTable
 from .permissions import PermissionsTable
@@ -53,6 +54,7 @@ class SystemTables:
             ClusterConfigTable(node, catalog, storage),
             CurrentIssuesTable(node, catalog),
             DbConfigTable(node, catalog, storage, admin),
+            DebugScratchTable(node, catalog),
             JobsTable(node, catalog, jobs, storage, log),
             LogsTable(node, catalog, log),
             PermissionsTable(node, catalog, auth, storage, self.name_of),

@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     aggregation,
     arrays,
     basic,
+    changes,
     datum_ops,
     db_table,
     fields,

@@ -124,7 +124,9 @@ class GetAll(Term):
             for k in keys:
                 if table.system is None:
                     check_primary_key(k, self)
-            return GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
+            s = GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
+            s.feed_keys = (index, keys)  # type: ignore[attr-defined]  # what a changefeed follows
+            return s
         try:
             table.check_index_usable(index)
         except ReqlError as e:
@@ -134,6 +136,7 @@ class GetAll(Term):
         s.table = table
         s.typeof_name = "SELECTION<STREAM>"
         s.type_name = "SELECTION"
+        s.feed_keys = (index, keys)  # type: ignore[attr-defined]  # what a changefeed follows
         return s
 
 

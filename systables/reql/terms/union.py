@@ -44,7 +44,9 @@ class Union(Term):
         if interleave is True or interleave is False:
             if all(x is not None for x in eager):
                 return check_array_limit(env, [row for rows in eager for row in rows], self)  # type: ignore[union-attr]
-            return ChainStream([as_stream(s) for s in seqs])
+            chain = ChainStream([as_stream(s) for s in seqs])
+            chain.is_union = True  # type: ignore[attr-defined]  # a changefeed on it follows every part
+            return chain
         merged = await self.merge(env, seqs, interleave)
         if all(x is not None for x in eager):
             return await to_list(env, merged, self)

@@ -251,6 +251,7 @@ class Writer:
             if err is not None:
                 result.error(err, old, old)
                 return
+            self.env.ctx.feeds.system.notify(self.table.system.name)
         else:
             self.ops.append((key, new))
             self.pending[D.hashable(key)] = new

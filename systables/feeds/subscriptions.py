@@ -1,0 +1,250 @@
+"""What a feed follows, and how each committed change becomes notifications.
+
+A subscription is called synchronously, on the writer's task, right after a
+batch is committed (``hub.ChangeHub``): it decides which changes concern it,
+applies the transforms that came before ``changes`` and queues the
+notifications (``queue.FeedQueue``).  Transforms are given by the evaluator
+as ``fn(doc) -> value or ABSENT``: a filter that rejects a version, a missing
+field or any error makes that version absent, as in RethinkDB.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any, Callable
+
+from .. import datum as D
+from ..storage import TableStore
+from ..storage.changes import Change
+from .queue import FeedQueue
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+Transform = Callable[[dict], Any]  # a document's transformed value, or ABSENT
+IndexValues = Callable[[dict], list]  # a document's index values (multi-expanded)
+
+
+def identity(doc: dict) -> Any:
+    return doc
+
+
+class Subscription:
+    """Base: a table, the queue notifications go to, and the options that
+    shape them."""
+
+    def __init__(self, store: TableStore, queue: FeedQueue, include_types: bool) -> None:
+        self.store = store
+        self.table_id = store.meta.id
+        self.queue = queue
+        self.include_types = include_types
+
+    def on_changes(self, changes: list[Change]) -> None:
+        raise NotImplementedError
+
+    def push(self, old: Any, new: Any, key: Any) -> None:
+        element = {"new_val": new, "old_val": old}
+        if self.include_types:
+            element["type"] = change_type(old, new)
+        self.queue.push(element, key)
+
+
+def change_type(old: Any, new: Any) -> str:
+    if old is None:
+        return "add"
+    return "remove" if new is None else "change"
+
+
+class RangeSubscription(Subscription):
+    """Rows whose key (the primary key, or an index's values) falls within
+    bounds, transformed."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        queue: FeedQueue,
+        include_types: bool,
+        *,
+        in_range: Callable[[dict], bool],
+        transform: Transform = identity,
+    ) -> None:
+        super().__init__(store, queue, include_types)
+        self.in_range = in_range
+        self.transform = transform
+
+    def version(self, doc: dict | None) -> Any:
+        if doc is None or not self.in_range(doc):
+            return ABSENT
+        return self.transform(doc)
+
+    def on_changes(self, changes: list[Change]) -> None:
+        pk = self.store.meta.primary_key
+        for change in changes:
+            old = self.version(change.old)
+            new = self.version(change.new)
+            if old is ABSENT and new is ABSENT:
+                continue
+            if old is not ABSENT and new is not ABSENT and D.eq(old, new):
+                continue  # the transformed value did not change
+            self.push(None if old is ABSENT else old, None if new is ABSENT else new, D.hashable(change.key(pk)))
+
+
+class PointSubscription(Subscription):
+    """One document, by primary key."""
+
+    def __init__(self, store: TableStore, queue: FeedQueue, include_types: bool, key: Any) -> None:
+        super().__init__(store, queue, include_types)
+        self.key = key
+        self.hashed = D.hashable(key)
+
+    def on_changes(self, changes: list[Change]) -> None:
+        pk = self.store.meta.primary_key
+        for change in changes:
+            if D.hashable(change.key(pk)) == self.hashed:
+                self.push(change.old, change.new, self.hashed)
+
+
+class LimitSubscription(Subscription):
+    """The first ``n`` rows in the order of an index (ties by primary key),
+    kept up to date as writes land: every change becomes at most one
+    notification, pairing what left the set with what entered it."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        queue: FeedQueue,
+        include_types: bool,
+        *,
+        n: int,
+        descending: bool,
+        order_value: Callable[[dict], Any],
+        transform: Transform,
+        fetch_after: Callable[[dict | None, int], list[dict]],
+        include_offsets: bool,
+    ) -> None:
+        super().__init__(store, queue, include_types)
+        self.n = n
+        self.descending = descending
+        self.order_value = order_value  # the index value a row is ordered by, or ABSENT
+        self.transform = transform
+        self.fetch_after = fetch_after  # (last row of the set or None, how many) -> the next rows, in feed order
+        self.include_offsets = include_offsets
+        self.keys: list[Any] = []  # sort keys, in feed order
+        self.docs: list[dict] = []  # the rows, same order
+        self.values: list[Any] = []  # the rows transformed, same order
+        self.members: dict[Any, Any] = {}  # hashable pk -> sort key
+
+    # -- the active set ----------------------------------------------------------------
+    def sort_key(self, doc: dict) -> Any:
+        """A key giving the feed order (reversed for descending), or ABSENT."""
+        value = self.order_value(doc)
+        if value is ABSENT:
+            return ABSENT
+        key = (D.sort_key(value), D.sort_key(doc[self.store.meta.primary_key]))
+        return _Reversed(key) if self.descending else key
+
+    def fill(self) -> None:
+        """Top up the set from the table (at the start, and after a row left)."""
+        wanted = self.n - len(self.keys)
+        if wanted <= 0:
+            return
+        last = self.docs[-1] if self.docs else None
+        for doc in self.fetch_after(last, wanted):
+            key = self.sort_key(doc)
+            if key is ABSENT or D.hashable(doc[self.store.meta.primary_key]) in self.members:
+                continue
+            value = self.transform(doc)
+            if value is ABSENT:
+                continue
+            self._insert(key, doc, value)
+            if len(self.keys) >= self.n:
+                return
+
+    def initial(self) -> list[dict]:
+        out = []
+        for i, value in enumerate(self.values):
+            element: dict = {"new_val": value}
+            if self.include_offsets:
+                element["new_offset"] = i
+            if self.include_types:
+                element["type"] = "initial"
+            out.append(element)
+        return out
+
+    def _insert(self, key: Any, doc: dict, value: Any) -> int:
+        i = bisect.bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.docs.insert(i, doc)
+        self.values.insert(i, value)
+        self.members[D.hashable(doc[self.store.meta.primary_key])] = key
+        return i
+
+    def _remove(self, hashed_pk: Any) -> tuple[int, Any]:
+        key = self.members.pop(hashed_pk)
+        i = bisect.bisect_left(self.keys, key)
+        del self.keys[i]
+        del self.docs[i]
+        return i, self.values.pop(i)
+
+    # -- changes -------------------------------------------------------------------------
+    def on_changes(self, changes: list[Change]) -> None:
+        pk = self.store.meta.primary_key
+        for change in changes:
+            self._apply(D.hashable(change.key(pk)), change.new)
+
+    def _apply(self, hashed_pk: Any, new_doc: dict | None) -> None:
+        old_offset = old_value = None
+        if hashed_pk in self.members:
+            old_offset, old_value = self._remove(hashed_pk)
+        new_offset = new_value = None
+        entered = False
+        if new_doc is not None:
+            key = self.sort_key(new_doc)
+            value = self.transform(new_doc) if key is not ABSENT else ABSENT
+            if value is not ABSENT and (len(self.keys) < self.n or key < self.keys[-1]):
+                new_offset = self._insert(key, new_doc, value)
+                new_value, entered = value, True
+        evicted = None
+        if len(self.keys) > self.n:  # the new row pushed the last one out
+            evicted_pk = next(h for h, k in self.members.items() if k == self.keys[-1])
+            _, evicted = self._remove(evicted_pk)
+        if old_offset is not None and not entered:  # a row left: the next best replaces it
+            before = len(self.keys)
+            self.fill()
+            if len(self.keys) > before:
+                new_offset, new_value = len(self.keys) - 1, self.values[-1]
+        if old_offset is None and evicted is not None:
+            old_offset, old_value = self.n - 1, evicted
+        if old_value is None and new_value is None:
+            return
+        if old_value is not None and new_value is not None and D.eq(old_value, new_value) and old_offset == new_offset:
+            return
+        self._push_limit(old_value, new_value, old_offset, new_offset, hashed_pk)
+
+    def _push_limit(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None, key: Any) -> None:
+        element: dict = {"new_val": new, "old_val": old}
+        if self.include_offsets:
+            element["old_offset"] = old_offset if old is not None else None
+            element["new_offset"] = new_offset if new is not None else None
+        if self.include_types:
+            element["type"] = change_type(old, new)
+        self.queue.push(element, None)
+
+
+class _Reversed:
+    """A sort key ordered the other way (descending feeds)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: "_Reversed") -> bool:
+        return other.key < self.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and other.key == self.key

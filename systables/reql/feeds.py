@@ -1,0 +1,681 @@
+"""Changefeeds in the evaluator.
+
+``source_of`` reads what a query's value lets a feed follow: a range of a
+table (possibly narrowed by ``between``/``get_all`` and transformed by
+``filter``/``map``/``pluck``...), one document, the first ``n`` rows of an
+index order, or nothing at all; it raises RethinkDB's errors for everything
+else.  ``subscribe`` turns that into subscriptions of the change hub (the
+transforms evaluated synchronously, as index functions are) and a
+``FeedStream``, the infinite stream the pipeline serves: states and initial
+values first, then the notifications as they come.
+
+A ``FeedStream`` never waits: with nothing queued its ``next_batch`` returns
+an empty list, and the pipeline waits (``wait_for_feeds``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import trio
+
+from .. import datum as D
+from ..datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError, ReqlResourceLimitError
+from ..feeds.hub import ChangeHub
+from ..feeds.queue import FeedQueue
+from ..feeds.system import SystemFeeds, SystemSubscription
+from ..feeds.subscriptions import (
+    ABSENT,
+    LimitSubscription,
+    PointSubscription,
+    RangeSubscription,
+    Subscription,
+)
+from ..timeslice import WouldBlock, run_to_completion
+from .stream import (
+    BatchMapStream,
+    ChainStream,
+    ConcatMapStream,
+    FilterStream,
+    MapStream,
+    MergeStream,
+    Pacer,
+    SliceStream,
+    Stream,
+)
+from .tables import DESCENDING, UNORDERED, TableSlice, TableVal, in_range, storage_bound
+from .values import GroupedData, GroupedStream, SingleSelection
+
+SEQUENCE_FEED, ATOM_FEED, ORDER_BY_LIMIT_FEED, UNIONED_FEED, INCLUDES_STATES = 1, 2, 3, 4, 5
+DEFAULT_QUEUE_SIZE = 100_000
+
+EAGER = "Cannot call `changes` on an eager stream."
+NON_DETERMINISTIC = "Cannot call `changes` after a non-deterministic function."
+AFTER_LIMIT = (
+    "Changefeeds are not supported on queries that have a transformation following a `limit` term.  "
+    "Transformations include terms such as `filter`, `map`, `pluck`, etc.  "
+    "Consider moving the transformation before the `limit` term."
+)
+UNORDERED_LIMIT = "Cannot get changes on the first elements of an unordered stream."
+
+Row = Callable[[Any], Awaitable[Any]]
+
+
+# ---------------------------------------------------------------------------
+# Transforms before `changes`.
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # "filter", "map" (one row in, one out) or "batch" (a list in, 0 or 1 out)
+    fn: Callable[[Any], Awaitable[Any]]
+
+    async def apply(self, row: Any) -> Any:
+        if self.kind == "filter":
+            return row if await self.fn(row) else ABSENT
+        if self.kind == "map":
+            return await self.fn(row)
+        out = await self.fn([row])
+        return out[0] if out else ABSENT
+
+
+@dataclass(frozen=True)
+class Transforms:
+    steps: tuple[Step, ...] = ()
+
+    def then(self, step: Step) -> "Transforms":
+        return Transforms(self.steps + (step,))
+
+    @property
+    def filters_only(self) -> bool:
+        return all(s.kind == "filter" for s in self.steps)
+
+    async def apply(self, row: Any) -> Any:
+        """The transformed row, or ABSENT (a rejecting filter or any error)."""
+        try:
+            for step in self.steps:
+                row = await step.apply(row)
+                if row is ABSENT:
+                    return ABSENT
+        except ReqlError:
+            return ABSENT
+        return row
+
+    def sync(self, doc: Any) -> Any:
+        """``apply`` without the event loop (for subscriptions, on the writer's task)."""
+        if not self.steps:
+            return doc
+        try:
+            return run_to_completion(self.apply(doc))
+        except WouldBlock:
+            return ABSENT
+
+
+def deterministic(fn: Any) -> bool:
+    return getattr(fn, "deterministic", True)
+
+
+# ---------------------------------------------------------------------------
+# What a feed follows.
+
+@dataclass
+class RangeSource:
+    table: TableVal
+    index: str  # the primary key's name for a primary-key range
+    lo: Any = None  # None: unbounded
+    hi: Any = None
+    lo_open: bool = False
+    hi_open: bool = True
+    keys: list | None = None  # get_all: these values of the index
+    sorting: str = UNORDERED
+    transforms: Transforms = field(default_factory=Transforms)
+    note: int = SEQUENCE_FEED
+
+    @property
+    def empty(self) -> bool:
+        if self.keys is not None:
+            return not self.keys
+        return _empty_range(self.lo, self.hi, self.lo_open, self.hi_open)
+
+
+@dataclass
+class PointSource:
+    table: TableVal
+    key: Any
+    note: int = ATOM_FEED
+
+
+@dataclass
+class LimitSource:
+    range: RangeSource
+    n: int
+    note: int = ORDER_BY_LIMIT_FEED
+
+
+@dataclass
+class UnionSource:
+    parts: list
+    note: int = SEQUENCE_FEED
+
+
+Source = RangeSource | PointSource | LimitSource | UnionSource
+
+
+def _empty_range(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
+    if lo is None or hi is None or isinstance(lo, D.MinMaxVal) or isinstance(hi, D.MinMaxVal):
+        return False
+    c = D.cmp(lo, hi)
+    return c > 0 or (c == 0 and (lo_open or hi_open))
+
+
+def source_of(value: Any, at: Any) -> Source:
+    """What ``value.changes()`` follows, or RethinkDB's error."""
+    if isinstance(value, SingleSelection):
+        return PointSource(value.table, value.key)
+    if isinstance(value, (GroupedStream, GroupedData)):
+        raise ReqlQueryLogicError("Cannot call `changes` after `group`.", at)
+    if type(value) is list:
+        raise ReqlQueryLogicError(EAGER, at)
+    if not isinstance(value, Stream):
+        raise ReqlQueryLogicError(f"Cannot convert {D.type_name(value)} to SEQUENCE", at)
+    return _stream_source(value, at)
+
+
+def _stream_source(s: Stream, at: Any) -> Source:
+    if isinstance(s, TableVal):
+        return RangeSource(s, s.primary_key)
+    if isinstance(s, TableSlice):
+        return RangeSource(s.table, s.index, s.lo, s.hi, s.lo_open, s.hi_open, sorting=s.sorting)
+    keys = getattr(s, "feed_keys", None)
+    if keys is not None:  # get_all
+        return RangeSource(s.table, keys[0], keys=list(keys[1]))
+    if isinstance(s, FilterStream):
+        return _transformed(s.src, Step("filter", s.pred), s.pred, at)
+    if isinstance(s, MapStream):
+        return _transformed(s.src, Step("map", s.fn), s.fn, at)
+    if isinstance(s, BatchMapStream) and not s.infinite:
+        return _transformed(s.src, Step("batch", s.fn), s.fn, at)
+    if isinstance(s, ConcatMapStream):
+        raise ReqlQueryLogicError("Cannot call `changes` after `concat_map`.", at)
+    if isinstance(s, SliceStream):
+        return _limited(s, at)
+    if isinstance(s, ChainStream) and getattr(s, "is_union", False):
+        return UnionSource([_stream_source(p, at) for p in s.parts])
+    raise ReqlQueryLogicError(EAGER, at)
+
+
+def _transformed(src: Stream, step: Step, fn: Any, at: Any) -> Source:
+    inner = _stream_source(src, at)
+    if not deterministic(fn):
+        raise ReqlQueryLogicError(NON_DETERMINISTIC, at)
+    if isinstance(inner, RangeSource):
+        return replace(inner, transforms=inner.transforms.then(step))
+    if isinstance(inner, LimitSource):
+        if step.kind != "filter":
+            raise ReqlQueryLogicError(AFTER_LIMIT, at)
+        # A filter after the limit acts as one before it (as in RethinkDB).
+        return replace(inner, range=replace(inner.range, transforms=inner.range.transforms.then(step)))
+    raise ReqlQueryLogicError(EAGER, at)
+
+
+def _limited(s: SliceStream, at: Any) -> Source:
+    inner = _stream_source(s.src, at)
+    if s.start != 0 or s.stop is None:
+        raise ReqlQueryLogicError(EAGER, at)
+    if isinstance(inner, UnionSource):
+        raise ReqlQueryLogicError("Cannot call `changes` on a slice of a union.", at)
+    if not isinstance(inner, RangeSource) or inner.sorting == UNORDERED or inner.keys is not None:
+        raise ReqlQueryLogicError(UNORDERED_LIMIT, at)
+    return LimitSource(inner, s.stop)
+
+
+# ---------------------------------------------------------------------------
+# Options.
+
+@dataclass
+class FeedOptions:
+    squash: bool | float = False
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    include_initial: bool = False
+    include_states: bool = False
+    include_offsets: bool = False
+    include_types: bool = False
+
+    @property
+    def squash_seconds(self) -> float:
+        return 0.0 if self.squash is True or self.squash is False else float(self.squash)
+
+
+# ---------------------------------------------------------------------------
+# Subscribing.
+
+@dataclass(frozen=True)
+class Hubs:
+    """Where subscriptions go: user tables' changes, system tables' re-reads."""
+
+    tables: ChangeHub
+    system: SystemFeeds
+
+
+def subscribe(hubs: Hubs, source: Source, options: FeedOptions, at: Any) -> "FeedStream":
+    """Register the subscriptions and read the initial state in one step (no
+    checkpoint in between), so that no change falls between the two."""
+    if _on_system_table(source):
+        return _subscribe_system(hubs.system, source, options, at)
+    hub = hubs.tables
+    queue = FeedQueue(options.queue_size, options.squash is not False)
+    if isinstance(source, LimitSource):
+        return _subscribe_limit(hub, source, options, queue, at)
+    if options.include_offsets:
+        kind = "point" if isinstance(source, PointSource) else "empty" if _is_empty(source) else "range"
+        raise ReqlQueryLogicError(f"Cannot include offsets for {kind} subs.", at)
+    if isinstance(source, PointSource):
+        return _subscribe_point(hub, source, options, queue)
+    parts = source.parts if isinstance(source, UnionSource) else [source]
+    subs: list[Subscription] = []
+    initial: list[AsyncIterator[list[dict]]] = []
+    for part in parts:
+        if isinstance(part, RangeSource):
+            subs += _range_subscriptions(part, options, queue)
+            if options.include_initial and not part.empty:
+                initial.append(_initial_range(part, options, _snapshot_scans(part)))
+        elif isinstance(part, PointSource):
+            sub = PointSubscription(part.table.store, queue, options.include_types, part.key)
+            subs.append(sub)
+            if options.include_initial:
+                initial.append(_one(_initial_point(part, options)))
+        else:
+            raise ReqlQueryLogicError(EAGER, at)
+    for sub in subs:
+        hub.add(sub)
+    note = _union_note(parts) if isinstance(source, UnionSource) else source.note
+    return FeedStream(_unsubscriber(hub, subs), queue, note, options, _chain(initial) if options.include_initial else None)
+
+
+def _unsubscriber(hub: Any, subs: list) -> Callable[[], None]:
+    def unsubscribe() -> None:
+        for sub in subs:
+            hub.remove(sub)
+
+    return unsubscribe
+
+
+def _is_empty(source: Source) -> bool:
+    return isinstance(source, RangeSource) and source.empty
+
+
+def _union_note(parts: list) -> int:
+    notes = {p.note for p in parts}
+    return notes.pop() if len(notes) == 1 else UNIONED_FEED
+
+
+def _range_subscriptions(source: RangeSource, options: FeedOptions, queue: FeedQueue) -> list[Subscription]:
+    if source.empty:
+        return []
+    store = source.table.store
+    transform = source.transforms.sync
+    if source.keys is not None:  # one subscription per key: a key given twice notifies twice
+        return [
+            RangeSubscription(store, queue, options.include_types, in_range=_key_test(source, k), transform=transform)
+            for k in source.keys
+        ]
+    return [RangeSubscription(store, queue, options.include_types, in_range=_bounds_test(source), transform=transform)]
+
+
+def _values_of(source: RangeSource) -> Callable[[dict], list]:
+    """The values a document has in the source's index."""
+    table = source.table
+    pk = table.primary_key
+    if source.index == pk:
+        return lambda doc: [doc[pk]]
+    meta = table.store.meta.indexes.get(source.index)
+    fn = table.store.index_function(source.index)
+    if fn is None and meta is not None:
+        fn = table.ctx.index_functions.for_index(table.store.meta, meta)
+        table.store.set_index_function(source.index, fn)
+    return fn  # type: ignore[return-value]
+
+
+def _bounds_test(source: RangeSource) -> Callable[[dict], bool]:
+    values = _values_of(source)
+    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
+    if lo is None and hi is None:
+        return lambda doc: bool(values(doc))
+    return lambda doc: any(in_range(v, lo, hi, source.lo_open, source.hi_open) for v in values(doc))
+
+
+def _key_test(source: RangeSource, key: Any) -> Callable[[dict], bool]:
+    values = _values_of(source)
+    return lambda doc: any(D.eq(v, key) for v in values(doc))
+
+
+def _subscribe_point(hub: ChangeHub, source: PointSource, options: FeedOptions, queue: FeedQueue) -> "FeedStream":
+    sub = PointSubscription(source.table.store, queue, options.include_types, source.key)
+    hub.add(sub)
+    initial = _one(_initial_point(source, options)) if options.include_initial else None
+    return FeedStream(_unsubscriber(hub, [sub]), queue, ATOM_FEED, options, initial)
+
+
+def _initial_point(source: PointSource, options: FeedOptions) -> dict:
+    return _initial_element(source.table.store.get(source.key), options)
+
+
+def _initial_element(value: Any, options: FeedOptions) -> dict:
+    element = {"new_val": value}
+    if options.include_types:
+        element["type"] = "initial"
+    return element
+
+
+async def _one(element: dict) -> AsyncIterator[list[dict]]:
+    yield [element]
+
+
+async def _chain(parts: list[AsyncIterator[list[dict]]]) -> AsyncIterator[list[dict]]:
+    for part in parts:
+        async for batch in part:
+            yield batch
+
+
+async def _initial_range(source: RangeSource, options: FeedOptions, scans: list) -> AsyncIterator[list[dict]]:
+    """The rows the range held at subscription time (``scans`` are point-in-time
+    views opened with the subscriptions), transformed, chunk by chunk."""
+    table = source.table
+    pacer = Pacer()
+    for scan in scans:
+        while True:
+            rows = scan.next_chunk(pacer.chunk)
+            if not rows:
+                break
+            table.note_read(len(rows))
+            out = []
+            for row in rows:
+                doc = row[1] if type(row) is tuple else row
+                value = await source.transforms.apply(doc)
+                if value is not ABSENT:
+                    out.append(_initial_element(value, options))
+            yield out
+            await pacer.pause()
+        scan.close()
+
+
+def _snapshot_scans(source: RangeSource) -> list:
+    store = source.table.store
+    pk = source.table.primary_key
+    if source.keys is not None:
+        if source.index == pk:
+            return [_PointScan(store, k) for k in source.keys]
+        return [store.index_scan(source.index, k, k, hi_open=False) for k in source.keys]
+    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
+    if source.index == pk:
+        return [store.scan(lo, hi, source.lo_open, source.hi_open)]
+    return [store.index_scan(source.index, lo, hi, source.lo_open, source.hi_open)]
+
+
+class _PointScan:
+    """One document read now, as a one-chunk scan."""
+
+    def __init__(self, store: Any, key: Any) -> None:
+        doc = store.get(key)
+        self.rows = [doc] if doc is not None else []
+
+    def next_chunk(self, n: int) -> list:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def close(self) -> None:
+        pass
+
+
+# -- system tables ---------------------------------------------------------------
+
+SYSTEM_LIMIT = "System tables don't support changefeeds on `.limit()`."
+
+
+def _on_system_table(source: Source) -> bool:
+    if isinstance(source, UnionSource):
+        return any(_on_system_table(p) for p in source.parts)
+    table = source.range.table if isinstance(source, LimitSource) else source.table
+    return table.system is not None
+
+
+def _subscribe_system(hub: SystemFeeds, source: Source, options: FeedOptions, at: Any) -> "FeedStream":
+    if isinstance(source, LimitSource):
+        raise ReqlOpFailedError(SYSTEM_LIMIT, at)
+    if options.include_offsets:
+        kind = "point" if isinstance(source, PointSource) else "range"
+        raise ReqlQueryLogicError(f"Cannot include offsets for {kind} subs.", at)
+    if isinstance(source, UnionSource):
+        raise ReqlQueryLogicError(EAGER, at)
+    # System tables squash by nature (a notification is a difference of two reads).
+    queue = FeedQueue(options.queue_size, squash=False)
+    table = source.table
+    backend, ctx, ident = table.system, table.ctx, table.identifier_format
+    if isinstance(source, PointSource):
+        key = source.key
+        rows: Callable[[], list[dict]] = lambda: [r for r in [backend.get(ctx, key, ident)] if r is not None]
+        transform = _identity
+    else:
+        rows = _system_rows(source)
+        transform = source.transforms.sync
+    sub = SystemSubscription(
+        backend.name, rows, backend.primary_key, queue, transform=transform, include_types=options.include_types
+    )
+    hub.add(sub)
+    initial = None
+    if options.include_initial:
+        values = sub.initial()
+        if isinstance(source, PointSource) and not values:
+            values = [None]
+        initial = _listed([_initial_element(v, options) for v in values])
+    note = ATOM_FEED if isinstance(source, PointSource) else SEQUENCE_FEED
+    return FeedStream(_unsubscriber(hub, [sub]), queue, note, options, initial)
+
+
+def _identity(doc: Any) -> Any:
+    return doc
+
+
+def _system_rows(source: RangeSource) -> Callable[[], list[dict]]:
+    table = source.table
+    backend, ctx, ident, pk = table.system, table.ctx, table.identifier_format, table.primary_key
+    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
+
+    def rows() -> list[dict]:
+        found = backend.rows(ctx, ident)
+        if source.keys is not None:
+            return [r for r in found if any(D.eq(r.get(pk), k) for k in source.keys)]
+        if lo is None and hi is None:
+            return found
+        return [r for r in found if in_range(r.get(pk), lo, hi, source.lo_open, source.hi_open)]
+
+    return rows
+
+
+def _subscribe_limit(hub: ChangeHub, source: LimitSource, options: FeedOptions, queue: FeedQueue, at: Any) -> "FeedStream":
+    table = source.range.table
+    if source.n > table.ctx.array_limit:
+        raise ReqlResourceLimitError(
+            f"Array size limit `{table.ctx.array_limit}` exceeded.  "
+            "(`.limit(X).changes()` is illegal if X is larger than the array size limit.)",
+            at,
+        )
+    values = _values_of(source.range)
+    descending = source.range.sorting == DESCENDING
+
+    def order_value(doc: dict) -> Any:
+        found = values(doc)
+        return found[0] if found else ABSENT
+
+    sub = LimitSubscription(
+        table.store, queue, options.include_types,
+        n=source.n, descending=descending, order_value=order_value,
+        transform=source.range.transforms.sync, fetch_after=_fetcher(source.range, descending),
+        include_offsets=options.include_offsets,
+    )
+    sub.fill()
+    hub.add(sub)
+    initial = _listed(sub.initial()) if options.include_initial else None
+    return FeedStream(_unsubscriber(hub, [sub]), queue, ORDER_BY_LIMIT_FEED, options, initial)
+
+
+async def _listed(elements: list[dict]) -> AsyncIterator[list[dict]]:
+    if elements:
+        yield elements
+
+
+def _fetcher(source: RangeSource, descending: bool) -> Callable[[dict | None, int], list[dict]]:
+    """Rows of the index order after ``last`` (None: from the start)."""
+    store = source.table.store
+    pk = source.table.primary_key
+    values = _values_of(source)
+
+    def fetch(last: dict | None, wanted: int) -> list[dict]:
+        lo = hi = None
+        if last is not None:
+            boundary = values(last)[0]
+            lo, hi = (None, boundary) if descending else (boundary, None)
+        if source.index == pk:
+            scan = store.scan(lo, hi, hi_open=False, reverse=descending)
+            rows = [doc for doc in scan.next_chunk(wanted + 1)]
+        else:
+            scan = store.index_scan(source.index, lo, hi, hi_open=False, reverse=descending)
+            rows = []
+            while len(rows) < wanted + 64 and (chunk := scan.next_chunk(wanted + 64)):
+                rows += [doc for _, doc in chunk]
+        scan.close()
+        return rows
+
+    return fetch
+
+
+# ---------------------------------------------------------------------------
+# The stream.
+
+class FeedStream(Stream):
+    """A changefeed as the pipeline serves it (infinite, never waiting)."""
+
+    typeof_name = "STREAM"
+    is_changefeed = True  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        unsubscribe: Callable[[], None],
+        queue: FeedQueue,
+        note: int,
+        options: FeedOptions,
+        initial: AsyncIterator[list[dict]] | None,
+    ) -> None:
+        self._unsubscribe = unsubscribe
+        self.queue = queue
+        self.options = options
+        self.notes = [note, INCLUDES_STATES] if options.include_states else [note]
+        self._prelude: list[dict] = []
+        self._initial = initial
+        self._closed = False
+        if options.include_states:
+            self._prelude.append(self._state("initializing" if initial is not None else "ready"))
+
+    def _state(self, state: str) -> dict:
+        element = {"state": state}
+        if self.options.include_types:
+            element["type"] = "state"
+        return element
+
+    def is_infinite(self) -> bool:
+        return True
+
+    async def next_batch(self) -> list | None:
+        out, self._prelude = self._prelude, []
+        if self._initial is not None:
+            try:
+                out += await self._initial.__anext__()
+            except StopAsyncIteration:
+                self._initial = None
+                if self.options.include_states:
+                    out.append(self._state("ready"))
+            return out
+        if not self.queue.ready:
+            return out
+        out += self.queue.take()
+        if not out and self.queue.error is not None:
+            raise self.queue.error
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``next_batch`` has something to give."""
+        return bool(self._prelude) or self._initial is not None or self.queue.ready
+
+    async def wait(self) -> None:
+        """Until there is something to read."""
+        if self._prelude or self._initial is not None:
+            return
+        await self.queue.wait()
+
+    async def squash(self) -> None:
+        """With ``squash=N``: wait N seconds (or until the queue is half full)
+        before a batch is assembled, so that changes coalesce."""
+        seconds = self.options.squash_seconds
+        if seconds <= 0:
+            return
+        with trio.move_on_after(seconds):
+            while len(self.queue) <= self.queue.capacity // 2:
+                await self.queue.next_push()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._unsubscribe()
+            self._initial = None
+
+
+def feed_roots(s: Any) -> list[FeedStream]:
+    """The feeds a stream reads (through its wrappers)."""
+    if isinstance(s, FeedStream):
+        return [s]
+    parts = getattr(s, "parts", None) or getattr(s, "srcs", None)
+    if parts is not None:
+        return [root for p in parts for root in feed_roots(p)]
+    src = getattr(s, "src", None)
+    return feed_roots(src) if src is not None else []
+
+
+def feed_notes(s: Stream) -> list[int]:
+    roots = feed_roots(s)
+    if len(roots) == 1:
+        notes = roots[0].notes
+        return notes[:1] if _wrapped_away_states(s) else notes
+    kinds = {r.notes[0] for r in roots}
+    return [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
+
+
+def _wrapped_away_states(s: Any) -> bool:
+    """A ``limit`` or ``union`` around a feed does not forward its states note."""
+    while not isinstance(s, FeedStream):
+        if isinstance(s, (SliceStream, ChainStream, MergeStream)):
+            return True
+        s = getattr(s, "src", None)
+        if s is None:
+            return False
+    return False
+
+
+async def wait_for_feeds(roots: list[FeedStream]) -> None:
+    """Until one of the feeds has something to read."""
+    if len(roots) == 1:
+        await roots[0].wait()
+        return
+    async with trio.open_nursery() as nursery:
+        async def one(root: FeedStream) -> None:
+            await root.wait()
+            nursery.cancel_scope.cancel()
+
+        for root in roots:
+            nursery.start_soon(one, root)
+
+
+async def squash_feeds(roots: list[FeedStream]) -> None:
+    """The squashing wait of the feeds that squash for a time (before a batch)."""
+    for root in roots:
+        await root.squash()
