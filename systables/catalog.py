@@ -46,6 +46,16 @@ MAX_SHARDS = 64
 SERVER_TAGS = {"default": 1}  # tag -> servers carrying it
 
 
+class OptionError:
+    """Marks an error as being about one option's value (``error.option``): the
+    term reporting it points RethinkDB's backtrace at that optarg."""
+
+    @staticmethod
+    def about(option: str, error: Exception) -> Exception:
+        error.option = option  # type: ignore[attr-defined]
+        return error
+
+
 def check_replication(
     shards: Any = None,
     replicas: Any = None,
@@ -55,7 +65,10 @@ def check_replication(
     """Validate the options (None = not given); returns replicas per server tag."""
     if shards is not None:
         check_shards(shards)
-    per_tag = replicas_per_tag(replicas, primary_replica_tag, nonvoting_replica_tags)
+    try:
+        per_tag = replicas_per_tag(replicas, primary_replica_tag, nonvoting_replica_tags)
+    except ReqlQueryLogicError as e:
+        raise OptionError.about("replicas", e)
     primary = "default" if primary_replica_tag is None else primary_replica_tag
     if primary not in per_tag:
         raise ReqlOpFailedError(
@@ -83,11 +96,14 @@ def check_replication(
 
 
 def check_shards(shards: Any) -> int:
-    n = whole_number(shards)
-    if n < 1:
-        raise ReqlQueryLogicError("Every table must have at least one shard.")
+    try:
+        n = whole_number(shards)
+        if n < 1:
+            raise ReqlQueryLogicError("Every table must have at least one shard.")
+    except ReqlQueryLogicError as e:
+        raise OptionError.about("shards", e)
     if n > MAX_SHARDS:
-        raise ReqlQueryLogicError(f"Maximum number of shards is {MAX_SHARDS}.")
+        raise ReqlOpFailedError(f"Maximum number of shards is {MAX_SHARDS}.")
     return n
 
 

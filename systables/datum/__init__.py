@@ -53,7 +53,7 @@ def norm_num(x: int | float) -> int | float:
         return int(f) if -INT64_LIMIT < f < INT64_LIMIT else f
     if x != x or x in (math.inf, -math.inf):
         raise ReqlQueryLogicError(f"Non-finite number: {fmt_num(x)}")
-    if x.is_integer() and -INT64_LIMIT < x < INT64_LIMIT and not (x == 0 and math.copysign(1, x) < 0):
+    if x.is_integer() and -INT64_LIMIT < x < INT64_LIMIT and not is_negative_zero(x):
         return int(x)
     return x
 
@@ -67,7 +67,7 @@ def fmt_num(x: int | float) -> str:
     if x in (math.inf, -math.inf):
         return "inf" if x > 0 else "-inf"
     if x.is_integer() and abs(x) < 1e16:
-        return str(int(x)) if not (x == 0 and math.copysign(1, x) < 0) else "-0"
+        return str(int(x)) if not is_negative_zero(x) else "-0"
     return repr(x).replace("e+", "e+")
 
 
@@ -225,9 +225,14 @@ def json_number(x: int | float) -> str:
     if type(x) is int and -MAX_DBL_INT <= x <= MAX_DBL_INT:
         return str(x)
     x = float(x)
-    if x.is_integer() and -MAX_DBL_INT <= x <= MAX_DBL_INT:
+    # -0.0 is integral but not an integer: RethinkDB prints it as a double.
+    if x.is_integer() and -MAX_DBL_INT <= x <= MAX_DBL_INT and not is_negative_zero(x):
         return str(int(x))
     return _rapidjson_double(x)
+
+
+def is_negative_zero(x: int | float) -> bool:
+    return x == 0 and type(x) is float and math.copysign(1, x) < 0
 
 
 def _rapidjson_double(x: float) -> str:

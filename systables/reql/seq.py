@@ -141,15 +141,17 @@ EMPTY_ERROR = "Empty ERROR term outside a default block."
 
 
 def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Awaitable[bool]] | None = None) -> RowFn:
-    """filter's predicate: a function or a value; an object result is matched against
-    the row.  Where a field is missing the row fails, unless ``on_missing`` (filter's
-    ``default``) decides."""
+    """filter's predicate: a function or a value.  An object is matched against the
+    row when it is the value itself or literally the function's body; any other
+    object result is just truthy (as RethinkDB's ``filter_call``).  Where a field is
+    missing the row fails, unless ``on_missing`` (filter's ``default``) decides."""
     f = v if isinstance(v, FuncVal) else None
     const = None if f is not None else as_datum(v)
+    match_objects = f is None or body_is_literal_object(f)
 
     async def base(row: Any) -> bool:
         result = as_datum(await f(row)) if f is not None else const
-        if type(result) is dict:
+        if match_objects and type(result) is dict:
             return filter_match(result, row)
         return as_bool(result)
 
@@ -160,6 +162,16 @@ def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Await
             return await on_missing(e) if on_missing is not None else False
 
     return predicate
+
+
+def body_is_literal_object(f: FuncVal) -> bool:
+    """Whether a function's body is an object literal (MAKE_OBJ, or a datum)."""
+    from ..datum.ql2 import TermType
+
+    func = f.term
+    if func is None or len(func.args) < 2:
+        return False
+    return func.args[1].tt in (TermType.MAKE_OBJ, TermType.DATUM)
 
 
 def filter_match(pattern: Any, value: Any) -> bool:

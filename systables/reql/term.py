@@ -210,6 +210,10 @@ class Term:
     max_args: ClassVar[int | None] = None  # None: unbounded
     opt_names: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = True
+    # r.now() is fixed once per query: deterministic within a query (writes may
+    # use it), but not across queries (index functions may not), as RethinkDB's
+    # deterministic_t::constant_now.
+    varies_across_queries: ClassVar[bool] = False
 
     def __init__(self, args: list["Term"], optargs: dict[str, "Term"]) -> None:
         self.args = args
@@ -232,11 +236,11 @@ class Term:
             if k not in self.opt_names:
                 raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", self)
 
-    def is_deterministic(self) -> bool:
-        if not self.deterministic:
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        if not self.deterministic or (across_queries and self.varies_across_queries):
             return False
-        return all(a.is_deterministic() for a in self.args) and all(
-            o.is_deterministic() for o in self.optargs.values()
+        return all(a.is_deterministic(across_queries) for a in self.args) and all(
+            o.is_deterministic(across_queries) for o in self.optargs.values()
         )
 
     # -- evaluation ----------------------------------------------------------

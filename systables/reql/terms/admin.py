@@ -26,7 +26,7 @@ from ...datum.ql2 import TermType as T
 from ..tables import TableVal
 from ..term import MISSING, Env, Term, term
 from ..values import DbVal, SingleSelection
-from .db_table import AdminTerm, table_arg
+from .db_table import AdminTerm, option_term, table_arg
 
 SPECIAL_CONFIG = "Database `rethinkdb` is special; you can't configure it."
 SPECIAL_TABLE_CONFIG = "Database `rethinkdb` is special; you can't configure the tables in it."
@@ -114,7 +114,7 @@ class Reconfigure(AdminTerm):
         try:
             C.check_replication(shards=shards, replicas=replicas, **options)
         except ReqlError as e:
-            raise e.at(self)
+            raise e.at(option_term(self, e))
         dry_run = await self.opt_datum(env, "dry_run", False)
         if type(dry_run) is not bool:
             raise ReqlQueryLogicError(f"Expected type BOOL but found {D.type_name(dry_run)}.", self)

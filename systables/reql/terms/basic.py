@@ -109,7 +109,12 @@ class Args(Term):
     min_args = max_args = 1
 
     async def eval(self, env: Env) -> Any:
-        raise ReqlQueryLogicError("r.args is not legal in this context.", self)
+        """Where no term's arguments take it apart (the query itself, an optarg,
+        an object field), ``r.args(array)`` is just that array."""
+        arr = as_datum(await self.args[0].eval(env), self.args[0])
+        if type(arr) is not list:
+            raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", self)
+        return arr
 
 
 class Spliced(Term):
@@ -121,8 +126,8 @@ class Spliced(Term):
 
     __slots__ = ("inner",)
 
-    def is_deterministic(self) -> bool:
-        return self.inner.is_deterministic()
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        return self.inner.is_deterministic(across_queries)
 
     async def eval(self, env: Env) -> Any:
         inner = self.inner
@@ -150,7 +155,7 @@ class Spliced(Term):
         arr = as_datum(await a.args[0].eval(env), a)
         if type(arr) is not list:
             raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", a)
-        det = a.is_deterministic()
+        det = a.is_deterministic(across_queries=True)
         out = []
         for v in arr:
             c = Const([], {})
@@ -165,7 +170,7 @@ class Const(Term):
 
     __slots__ = ("value", "det")
 
-    def is_deterministic(self) -> bool:
+    def is_deterministic(self, across_queries: bool = False) -> bool:
         return getattr(self, "det", True)
 
     async def eval(self, env: Env) -> Any:
@@ -378,8 +383,8 @@ class Uuid(Term):
     def deterministic(self) -> bool:  # type: ignore[override]
         return bool(self.args)
 
-    def is_deterministic(self) -> bool:
-        return bool(self.args) and self.args[0].is_deterministic()
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        return bool(self.args) and self.args[0].is_deterministic(across_queries)
 
     async def eval(self, env: Env) -> Any:
         if self.args:

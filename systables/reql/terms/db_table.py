@@ -7,11 +7,11 @@ from typing import Any
 
 from ... import catalog as C
 from ... import datum as D
-from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
+from ...datum.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...geo.pseudo import is_geometry
 from ..stream import ChainStream, GeneratorStream, Stream
-from ..tables import TableSlice, TableVal, check_identifier_format, check_primary_key
+from ..tables import PRIMARY, SECONDARY, TableSlice, TableVal, check_identifier_format, contains_minmax, key_error
 from ..term import MISSING, Env, Term, as_str, term
 from ..values import DbVal, SingleSelection, Val
 
@@ -115,15 +115,19 @@ class Get(Term):
 class GetAll(Term):
     async def eval(self, env: Env) -> Stream:
         table = table_arg(await self.args[0].eval(env), self.args[0])
-        keys = [await self.arg_datum(env, i) for i in range(1, len(self.args))]
+        keys = [await self.key_arg(env, i) for i in range(1, len(self.args))]
         for i, k in enumerate(keys, 1):
             if is_geometry(k):  # refused before any index is consulted
                 raise ReqlQueryLogicError(GEO_GET_ALL, self.args[i])
         index = as_str(await self.opt_datum(env, "index", table.primary_key), self)
-        if index == table.primary_key:
-            for k in keys:
-                if table.system is None:
-                    check_primary_key(k, self)
+        kind = PRIMARY if index == table.primary_key else SECONDARY
+        for k in keys:
+            if table.system is None or kind == SECONDARY:
+                err = key_error(k, kind, self)
+                if err is not None:
+                    raise err
+        keys = [k for k in keys if not contains_minmax(k)]  # r.minval / r.maxval match nothing
+        if kind == PRIMARY:
             return GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
         try:
             table.check_index_usable(index)
@@ -135,6 +139,13 @@ class GetAll(Term):
         s.typeof_name = "SELECTION<STREAM>"
         s.type_name = "SELECTION"
         return s
+
+
+    async def key_arg(self, env: Env, i: int) -> Any:
+        key = await self.arg_datum(env, i)
+        if key is None:
+            raise ReqlNonExistenceError("Keys cannot be NULL.", self.args[i])
+        return key
 
 
 def _distinct(keys: list) -> list:
@@ -265,8 +276,13 @@ class TableCreate(AdminTerm):
         try:
             C.check_replication(**given)
         except ReqlError as e:
-            raise e.at(self)
+            raise e.at(option_term(self, e))
         return 1 if given["shards"] is None else given["shards"]
+
+
+def option_term(t: Term, error: Exception) -> Term:
+    """The optarg an error is about (see ``catalog.OptionError``), else ``t``."""
+    return t.optargs.get(getattr(error, "option", ""), t)
 
 
 def show(v: Any) -> str:

@@ -103,10 +103,12 @@ class IndexCreate(IndexTerm):
         if type(value) is bytes:
             return parse_index_binary(value)
         if isinstance(value, FuncVal):
-            if not value.deterministic or value.term is None or value.term.tt != T.FUNC:
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
-            if not check_index_function(value.term):
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
+            func = value.term
+            if func is None or func.tt != T.FUNC:
+                raise ReqlQueryLogicError(NOT_DETERMINISTIC, arg)
+            body = func.args[1]
+            if not body.is_deterministic(across_queries=True) or not check_index_function(func):
+                raise ReqlQueryLogicError(NOT_DETERMINISTIC, body)
             return term_to_wire(value.term), False, False
         return constant_function(datum_to_wire(as_datum(value, arg))), False, False
 

@@ -34,7 +34,7 @@ class TimeOp(DatumOp):
 @term(T.NOW)
 class Now(Term):
     min_args = max_args = 0
-    deterministic = False
+    varies_across_queries = True
 
     async def eval(self, env: Env) -> Any:
         return env.ctx.now()

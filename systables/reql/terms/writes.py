@@ -481,12 +481,14 @@ class RowWrite(Term):
         sel = await self.args[0].eval(env)
         fn = await self.args[1].eval(env) if len(self.args) > 1 else None
         if not non_atomic and not self.argument_deterministic():
-            raise ReqlQueryLogicError(NON_ATOMIC_ERROR, self.args[1])
+            raise ReqlQueryLogicError(NON_ATOMIC_ERROR, self)
         table, rows = selection_arg(sel, self.args[0])
         durability = await durability_of(self, env, table)
         require_write(env, table)
         if isinstance(fn, Val) and not isinstance(fn, FuncVal):
             fn = as_datum(fn, self.args[1])
+        if fn is not None and not isinstance(fn, FuncVal) and not self.argument_deterministic():
+            fn = per_row(self.args[1], env, fn)
         async with Writer(env, table, durability, result) as writer:
             if isinstance(rows, SingleSelection):
                 await self.write_row(writer, rows.key, fn)
@@ -513,6 +515,18 @@ class RowWrite(Term):
             writer.result.error(err, old, old)
             return
         await writer.change(key, old, new)
+
+
+def per_row(arg: Term, env: Env, first: Any) -> FuncVal:
+    """A value that is not a function but may differ between evaluations
+    (``update({'v': r.random()}, non_atomic=True)``) is evaluated again for each
+    row, as RethinkDB does; ``first`` is its value for the first row."""
+    firsts = [first]
+
+    async def call(args: list[Any]) -> Any:
+        return firsts.pop() if firsts else await arg.eval(env)
+
+    return FuncVal([], call, deterministic=False)
 
 
 @term(T.UPDATE)
