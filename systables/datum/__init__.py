@@ -5,9 +5,10 @@ and the store without conversion):
 
 * null → ``None``; bool → ``bool``; string → ``str``; array → ``list``;
   object → ``dict``; binary → ``bytes``.
-* number → ``int`` when integral and exactly representable as a double below
-  2**63 (so it is written as a JSON integer, as RethinkDB writes integral
-  doubles), else ``float``.  ``norm_num`` keeps that invariant.
+* number → ``int`` when integral and at most 2**53 in magnitude (so it is
+  written as a JSON integer, as RethinkDB writes such doubles), else
+  ``float`` (RethinkDB writes larger integral doubles as ``1.15e+18``).
+  ``norm_num`` keeps that invariant.
 * pseudo-types other than binary (TIME, GEOMETRY) stay objects with a
   ``$reql_type$`` key, exactly as RethinkDB keeps them internally.
 """
@@ -49,11 +50,10 @@ def norm_num(x: int | float) -> int | float:
     if type(x) is int:
         if -MAX_SAFE <= x <= MAX_SAFE:
             return x
-        f = float(x)  # round like a double would
-        return int(f) if -INT64_LIMIT < f < INT64_LIMIT else f
+        return float(x)  # round like a double would
     if x != x or x in (math.inf, -math.inf):
         raise ReqlQueryLogicError(f"Non-finite number: {fmt_num(x)}")
-    if x.is_integer() and -INT64_LIMIT < x < INT64_LIMIT and not is_negative_zero(x):
+    if x.is_integer() and -MAX_SAFE <= x <= MAX_SAFE and not is_negative_zero(x):
         return int(x)
     return x
 

@@ -29,18 +29,34 @@ def typed_error(value: Any, message: str, at: Any = None) -> ReqlQueryLogicError
 
 
 def not_an_object(term_name: str, value: Any, at: Any = None, kind: str = "non-object") -> ReqlQueryLogicError:
-    return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_datum(value)}`.", at)
+    """``term_name`` met a value that is not an object; a pseudo-type (a time, a
+    geometry) is an object that object terms may not look into."""
+    if is_pseudo_type(value):
+        return opaque_pseudo_type(term_name, value, at)
+    return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_json(value)}`.", at)
+
+
+def is_pseudo_type(value: Any) -> bool:
+    return type(value) is dict and D.REQL_TYPE in value
+
+
+def opaque_pseudo_type(term_name: str, value: Any, at: Any = None) -> ReqlQueryLogicError:
+    return ReqlQueryLogicError(f"Cannot call `{term_name}` on objects of type `{D.type_name(value)}`.", at)
 
 
 def seq_of(v: Any, at: Any = None) -> list | Stream:
-    """A sequence value: a datum array (eager) or a stream (lazy)."""
+    """A sequence value: a datum array (eager) or a stream (lazy).
+
+    A value that is not a sequence at all is ``at``'s error; a datum that is not
+    an array is the error of the term being evaluated (RethinkDB converts datums
+    at the datum level, so the backtrace marks the term, not its argument)."""
     if type(v) is list or isinstance(v, Stream):
         return v
     if isinstance(v, Val):
         if isinstance(v, SingleSelection):
-            raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v.doc)} to SEQUENCE", at)
+            raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v.doc)} to SEQUENCE")
         raise ReqlQueryLogicError(f"Expected type SEQUENCE but found {v.type_name}:\n{v.describe()}", at)
-    raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE", at)
+    raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE")
 
 
 def eager_items(src: Any) -> list | None:
@@ -96,11 +112,15 @@ def row_fn(f: FuncVal) -> RowFn:
     return call
 
 
-def field_fn(name: str) -> RowFn:
-    """The ``r.row(name)`` shortcut some terms accept instead of a function."""
+def field_fn(name: str, at: Any = None) -> RowFn:
+    """The ``r.row(name)`` shortcut some terms accept instead of a function;
+    its errors are those of the argument naming the field (``at``)."""
     async def call(row: Any) -> Any:
         await tick()
-        return get_field(row, name)
+        try:
+            return get_field(row, name)
+        except ReqlQueryLogicError as e:
+            raise e.at(at)
 
     return call
 
@@ -113,7 +133,7 @@ def value_fn(v: Any, at: Any = None) -> RowFn:
         return row_fn(v)
     v = as_datum(v, at)
     if type(v) is str:
-        return field_fn(v)
+        return field_fn(v, at)
     error = ReqlNonExistenceError if v is None else ReqlQueryLogicError
     message = f"Expected type STRING but found {D.type_name(v)}."
 
@@ -238,11 +258,17 @@ MERGE_STEP = 256  # rows merged between two ticks
 
 async def sort_rows(rows: list, keys: list[RowFn], descending: list[bool]) -> list:
     """Stable sort of ``rows`` by the key functions (RethinkDB's order; a missing
-    key first, or last when descending)."""
-    decorated = []
-    for row in rows:
+    key first, or last when descending).
+
+    RethinkDB computes keys as its sort compares rows, so a single row needs no
+    key and the first rows compared are the second and the first: keys are
+    computed in that order, so that a failing key fails on the same row."""
+    if len(rows) < 2:
+        return list(rows)
+    decorated: list = [None] * len(rows)
+    for i in (1, 0, *range(2, len(rows))):
         await tick()
-        decorated.append(([sort_key(await k(row)) for k in keys], row))
+        decorated[i] = ([sort_key(await k(rows[i])) for k in keys], rows[i])
     for i in range(len(keys) - 1, -1, -1):
         decorated = await stable_sort(decorated, lambda kr, i=i: kr[0][i], descending[i])
     out = []

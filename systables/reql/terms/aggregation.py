@@ -170,7 +170,7 @@ class ReduceAcc(Accumulator):
 
     def result(self) -> Any:
         if not self.seen:
-            raise ReqlNonExistenceError("Cannot reduce over an empty stream.", self.at)
+            raise ReqlNonExistenceError("Cannot reduce over an empty stream.", self.f.site or self.at)
         return self.acc
 
 
@@ -357,7 +357,7 @@ class Count(TerminalTerm):
                 return await src.count()
             if isinstance(src, TableScan) and src._scan is None:
                 return await count_primary_range(src)
-            if type(src) in (str, bytes) or (type(src) is dict and D.REQL_TYPE not in src):
+            if type(src) in (str, bytes, dict):  # a time counts its fields too, as in RethinkDB
                 return len(src)
             if isinstance(src, SingleSelection) and src.doc is not None:
                 return len(src.doc)
@@ -483,6 +483,8 @@ class Fold(Term):
         src = await self.args[0].eval(env)
         base = await self.arg_datum(env, 1)
         f = func_of(await self.args[2].eval(env), self.args[2])
+        if f.arity not in (0, 2):
+            raise ReqlQueryLogicError("The accumulator function passed to `fold` should expect 2 arguments.", self)
         emit = await self.opt(env, "emit", None)
         final_emit = await self.opt(env, "final_emit", None)
         if emit is None:
@@ -501,11 +503,11 @@ class Fold(Term):
             return as_datum(await f(acc, row), self.args[2])
 
         async def emit_rows(old: Any, row: Any, new: Any) -> list:
-            return as_array(as_datum(await emit_f(old, row, new), self.optargs["emit"]), self.optargs["emit"])
+            return as_array(as_datum(await emit_f(old, row, new), self.optargs["emit"]), self)
 
         async def final_rows(acc: Any) -> list:
             assert final_f is not None
-            return as_array(as_datum(await final_f(acc), self.optargs["final_emit"]), self.optargs["final_emit"])
+            return as_array(as_datum(await final_f(acc), self.optargs["final_emit"]), self)
 
         rows = ArrayStream(src) if type(src) is list else src
         stream = FoldStream(rows, base, step, emit_rows, final_rows if final_f else None)

@@ -242,7 +242,7 @@ class Func(Term):
             if len(args) != n and n != 0:
                 raise ReqlQueryLogicError(
                     f"Expected function with {plural(len(args), 'argument')} but found function with {plural(n, 'argument')}.",
-                    self,
+                    body,
                 )
             return await body.eval(env.bind(params, args) if n else env)
 
@@ -272,7 +272,7 @@ class Funcall(Term):
         if f.arity != len(args) and f.arity != 0:
             raise ReqlQueryLogicError(
                 f"Expected function with {plural(len(args), 'argument')} but found function with {plural(f.arity, 'argument')}.",
-                self,
+                f.site or self,
             )
         return await f(*args)
 

@@ -570,18 +570,19 @@ class ForEach(Term):
     async def eval(self, env: Env) -> dict:
         seq = seq_of(await self.args[0].eval(env), self.args[0])
         fn = func_or_constant(await self.args[1].eval(env))
+        site = fn.site or self.args[1]  # a function's errors are its body's
         stats: dict = {}
         warnings: list[str] = []
         limit = env.ctx.array_limit
         async for row in iterate(seq):
             value = await fn(row)
             if isinstance(value, Val) and not isinstance(value, SingleSelection):
-                raise ReqlQueryLogicError(FOR_EACH_ERROR, self.args[1])
+                raise ReqlQueryLogicError(FOR_EACH_ERROR, site)
             try:
                 for summary in summaries_of(as_datum(value)):
                     merge_stats(stats, summary, limit, warnings)
             except ReqlError as e:
-                raise type(e)(f"{FOR_EACH_ERROR}  {e.message}", self.args[1]) from None
+                raise type(e)(f"{FOR_EACH_ERROR}  {e.message}", site) from None
         for w in warnings:
             stats.setdefault("warnings", [])
             if w not in stats["warnings"]:

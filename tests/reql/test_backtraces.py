@@ -1,0 +1,137 @@
+"""Which part of a query an error marks (the backtrace the drivers underline
+with ``^^^``), and the wording of type errors, as RethinkDB 2.4 gives them.
+
+RethinkDB's rule: an error found while converting an argument's value (as a
+number, a string, a function...) marks that argument; an error found by the
+term's own work on datums (arithmetic, array and object operations, turning a
+datum into a sequence) marks the whole term; an error about a function marks
+its body."""
+
+from __future__ import annotations
+
+import pytest
+from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
+
+
+def marked(query, conn) -> tuple[str, str]:
+    """(message, the part of the printed query marked with ^^^)."""
+    with pytest.raises(ReqlError) as info:
+        query.run(conn)
+    text = str(info.value)
+    _, printed = text.split(" in:\n", 1)
+    lines = printed.split("\n")
+    marks = "".join(ch for q, c in zip(lines[::2], lines[1::2]) for ch, m in zip(q, c) if m == "^")
+    return info.value.message, marks
+
+
+@pytest.mark.parametrize("query_of, message, mark", [
+    (lambda r: r.expr(1).add("a"), "Expected type NUMBER but found STRING.", "(r.expr(1) + r.expr('a'))"),
+    (lambda r: r.expr("a").add(1), "Expected type STRING but found NUMBER.", "(r.expr('a') + r.expr(1))"),
+    (lambda r: r.expr(True).add(1), "Expected type NUMBER but found BOOL.", "(r.expr(True) + r.expr(1))"),
+    (lambda r: r.expr(1).div(0), "Cannot divide by zero.", "(r.expr(1) / r.expr(0))"),
+    (lambda r: r.expr([1]).mul(-1), "Cannot multiply an ARRAY by a negative number.", "(r.expr([1]) * r.expr(-1))"),
+    (lambda r: r.expr(1e308).mul(10), "Non-finite number: inf", "(r.expr(1e+308) * r.expr(10))"),
+])
+def test_arithmetic_errors_mark_the_whole_operation(r, conn, query_of, message, mark):
+    assert marked(query_of(r), conn) == (message, mark)
+
+
+def test_an_error_inside_a_function_marks_the_failing_term(r, conn):
+    message, mark = marked(r.expr(2).do(lambda x: x.add("a")), conn)
+    assert message == "Expected type NUMBER but found STRING."
+    assert mark.endswith(" + r.expr('a'))") and mark.startswith("(var_")
+
+
+@pytest.mark.parametrize("query_of, message, mark", [
+    (lambda r: r.expr(1).append(1), "Expected type ARRAY but found NUMBER.", "r.expr(1).append(1)"),
+    (lambda r: r.expr([1]).set_union(1), "Expected type ARRAY but found NUMBER.", "r.expr([1]).set_union(1)"),
+    (lambda r: r.expr([1]).insert_at("a", 1), "Expected type NUMBER but found STRING.", "r.expr([1]).insert_at('a', 1)"),
+    (lambda r: r.expr("abc").difference(["a"]), "Cannot convert STRING to SEQUENCE", "r.expr('abc').difference(['a'])"),
+    (lambda r: r.expr(1).nth(0), "Cannot convert NUMBER to SEQUENCE", "r.expr(1).nth(0)"),
+    (lambda r: r.expr([1]).union(1), "Cannot convert NUMBER to SEQUENCE", "r.expr([1]).union(1)"),
+])
+def test_datum_errors_of_array_and_sequence_terms_mark_the_term(r, conn, query_of, message, mark):
+    assert marked(query_of(r), conn) == (message, mark)
+
+
+def test_errors_about_a_function_mark_its_body(r, conn):
+    assert marked(r.expr([1]).filter(lambda x, y: x), conn)[1].startswith("var_")
+    assert marked(r.expr(1).do(lambda x, y: x), conn)[0] == (
+        "Expected function with 1 argument but found function with 2 arguments."
+    )
+    message, mark = marked(r.expr([]).reduce(lambda a, b: a), conn)
+    assert message == "Cannot reduce over an empty stream." and mark.startswith("var_")
+    message, mark = marked(r.expr([1]).concat_map(lambda x: 1), conn)
+    assert message == "Cannot convert NUMBER to SEQUENCE" and mark.startswith("lambda ")
+    message, mark = marked(r.expr([1]).fold(0, lambda x: x), conn)
+    assert message == "The accumulator function passed to `fold` should expect 2 arguments."
+
+
+def test_a_field_name_given_for_a_function_is_marked(r, conn):
+    assert marked(r.expr([1]).sum("a"), conn) == ("Cannot perform get_field on a non-object non-sequence `1`.", "'a'")
+    assert marked(r.expr([1, 2]).order_by(r.desc("b")), conn)[1] == "'b'"
+
+
+def test_argument_conversions_mark_the_argument(r, conn):
+    assert marked(r.expr([1]).nth("a"), conn) == ("Expected type NUMBER but found STRING.", "'a'")
+    assert marked(r.db("test").table_create("x", shards=0), conn) == ("Every table must have at least one shard.", "0")
+    assert marked(r.expr(1).bit_and(1.5), conn) == ("Number not an integer: 1.5", "1.5")
+
+
+def test_bit_operations_as_in_rethinkdb(r, conn):
+    assert marked(r.expr(2**53).bit_and(1), conn)[0] == "Integer too large: 9007199254740992"
+    assert marked(r.expr(-2**60).bit_or(1), conn)[0] == "Number not an integer (<-2^53): -1152921504606846976"
+    assert marked(r.expr(1).bit_sal(-1), conn) == ("Cannot bit-shift by a negative value.", "r.bit_sal(r.expr(1), r.expr(-1))")
+    assert r.expr(1).bit_sal(63).run(conn) == 2.0**63  # shifted in doubles, no wrap-around
+    assert r.expr(1).bit_sal(70).run(conn) == 2.0**70
+    assert r.expr(-5).bit_sar(1).run(conn) == -3
+    assert marked(r.expr(1).bit_sal(2**53), conn)[0] == "Non-finite number: inf"
+
+
+def test_integers_beyond_2_53_are_doubles(r, conn):
+    value = r.expr(2**60).run(conn)
+    assert isinstance(value, float) and value == 2.0**60
+
+
+# -- object terms ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("query_of, message", [
+    (lambda r: r.now().keys(), "Cannot call `keys` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().values(), "Cannot call `values` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now()["epoch_time"], "Cannot call `bracket` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().get_field("epoch_time"), "Cannot call `get_field` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().pluck("epoch_time"), "Cannot call `pluck` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().without("epoch_time"), "Cannot call `without` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().merge({"a": 1}), "Cannot call `merge` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().has_fields("epoch_time"), "Cannot call `has_fields` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.now().with_fields("epoch_time"), "Cannot call `has_fields` on objects of type `PTYPE<TIME>`."),
+    (lambda r: r.expr({"a": 1}).merge(r.now()), "Cannot merge objects of type `PTYPE<TIME>`."),
+])
+def test_pseudo_types_are_opaque_to_object_terms(r, conn, query_of, message):
+    assert marked(query_of(r), conn) == (message, "r.now()")
+
+
+def test_pseudo_types_in_sequences_fail_at_the_term(r, conn):
+    query = r.expr([r.now()]).pluck("epoch_time")
+    assert marked(query, conn) == ("Cannot call `pluck` on objects of type `PTYPE<TIME>`.", "r.expr([r.now()]).pluck('epoch_time')")
+    geometry = r.expr({"$reql_type$": "GEOMETRY", "type": "Point", "coordinates": [1, 2]})
+    assert marked(geometry.keys(), conn)[0] == "Cannot call `keys` on objects of type `PTYPE<GEOMETRY>`."
+    message, _ = marked(r.binary(b"ab").pluck("data"), conn)
+    assert message == 'Cannot perform pluck on a non-object non-sequence `{"$reql_type$":"BINARY","data":"YWI="}`.'
+    assert r.now().count().run(conn) == 3
+
+
+def test_keys_of_a_non_object_name_the_term(r, conn):
+    assert marked(r.expr("a").keys(), conn) == ("Cannot call `keys` on objects of type `STRING`.", "'a'")
+    with pytest.raises(ReqlQueryLogicError) as info:
+        r.expr(None).values().default(5).run(conn)
+    assert info.value.message == "Cannot call `values` on objects of type `NULL`."
+
+
+def test_with_fields_and_bracket_errors(r, conn):
+    assert marked(r.expr(1).with_fields("a"), conn) == ("Cannot perform has_fields on a non-object non-sequence `1`.", "1")
+    assert marked(r.expr([1]).with_fields("a"), conn)[0] == "Cannot perform has_fields on a non-object non-sequence `1`."
+    assert marked(r.expr([1, 2])["a"], conn)[0] == "Cannot perform bracket on a non-object non-sequence `1`."
+    assert marked(r.expr({"a": 1})[1], conn)[0] == "Cannot convert OBJECT to SEQUENCE"
+    with pytest.raises(ReqlNonExistenceError):
+        r.expr({"a": 1})[None].run(conn)
