@@ -75,7 +75,10 @@ class Stream(Val):
         return False
 
     def describe(self) -> str:
-        return self.typeof_name.lower()
+        """How RethinkDB shows a sequence in type errors: a selection names its table."""
+        if self.table is not None:
+            return f"SELECTION ON table({self.table.name})"
+        return "VALUE SEQUENCE"
 
     def is_infinite(self) -> bool:
         return False

@@ -129,10 +129,10 @@ class GetAll(Term):
         keys = [k for k in keys if not contains_minmax(k)]  # r.minval / r.maxval match nothing
         if kind == PRIMARY:
             return GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
-        try:
+        if not keys:
             table.check_index_usable(index)
-        except ReqlError as e:
-            raise e.at(self)
+        # Each scan checks the index when first read, as RethinkDB does:
+        # `get_all(1, index="x").do(...)` is a type error whether x exists or not.
         parts = [table.index_scan(index, k, k, hi_open=False, typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
         s = ChainStream(parts)
         s.table = table
