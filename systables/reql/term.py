@@ -22,7 +22,7 @@ from ..datum.errors import (
 from ..datum.ql2 import TermType
 from ..datum.times import check_time_pseudo
 from ..geo.pseudo import check_geometry_syntax
-from .stream import Stream
+from .stream import SelectionArray, Stream
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
 MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
@@ -314,8 +314,10 @@ def as_datum(v: Any, at: Any = None) -> Any:
     if isinstance(v, Val):
         if isinstance(v, SingleSelection):
             return v.doc
-        if isinstance(v, Stream) and v.is_array_like():
-            return v.items[v.pos:]  # type: ignore[attr-defined]  # in memory (e.g. SELECTION<ARRAY>): an array
+        # A datum array seen as a stream is an array; a selection, even one held
+        # in memory (SELECTION<ARRAY>, from order_by), is not a datum.
+        if isinstance(v, Stream) and v.is_array_like() and not isinstance(v, SelectionArray):
+            return v.items[v.pos:]  # type: ignore[attr-defined]
         raise not_a_datum(v).at(at)
     return v
 

@@ -70,7 +70,7 @@ class FuncVal(Val):
         return await self._call(list(args))
 
     def describe(self) -> str:
-        return "function"
+        return "VALUE FUNCTION"
 
     @property
     def site(self) -> Any:

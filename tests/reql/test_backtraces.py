@@ -135,3 +135,54 @@ def test_with_fields_and_bracket_errors(r, conn):
     assert marked(r.expr({"a": 1})[1], conn)[0] == "Cannot convert OBJECT to SEQUENCE"
     with pytest.raises(ReqlNonExistenceError):
         r.expr({"a": 1})[None].run(conn)
+
+
+# -- sequences and tables -----------------------------------------------------------
+
+@pytest.fixture
+def table(r, conn):
+    import uuid
+
+    db = "bt_" + uuid.uuid4().hex[:8]
+    r.db_create(db).run(conn)
+    r.db(db).table_create("t").run(conn)
+    r.db(db).table("t").insert([{"id": i, "a": i} for i in range(3)]).run(conn)
+    yield r.db(db).table("t")
+    r.db_drop(db).run(conn)
+
+
+def test_sequences_are_described_as_in_rethinkdb(r, conn, table):
+    message, _ = marked(table.filter({}).do(lambda x: x), conn)
+    assert message == "Expected type DATUM but found SELECTION:\nSELECTION ON table(t)"
+    assert marked(table.between(1, 2).do(lambda x: x), conn)[0] == "Expected type DATUM but found TABLE_SLICE:\nSELECTION ON table(t)"
+    assert marked(r.range(3).do(lambda x: x), conn)[0] == "Expected type DATUM but found SEQUENCE:\nVALUE SEQUENCE"
+    assert marked(r.expr([1]).union(lambda x: x), conn)[0] == "Expected type SEQUENCE but found FUNCTION:\nVALUE FUNCTION"
+
+
+def test_an_ordered_selection_is_not_a_datum(r, conn, table):
+    for query in (table.order_by("a").add(1), table.order_by("a").append(1), table.order_by("a").do(lambda x: x)):
+        message, mark = marked(query, conn)
+        assert message == "Expected type DATUM but found SELECTION:\nSELECTION ON table(t)"
+        assert mark.endswith(".order_by('a')")
+    assert table.order_by("a").coerce_to("array").count().run(conn) == 3
+    assert table.order_by("a").nth(0)["id"].run(conn) == 0
+
+
+def test_an_index_is_checked_when_it_is_read(r, conn, table):
+    message, _ = marked(table.get_all(1, index="nope").do(lambda x: x), conn)
+    assert message.startswith("Expected type DATUM but found SELECTION")
+    message, mark = marked(table.get_all(1, index="nope").count(), conn)
+    assert message.startswith("Index `nope` was not found on table") and mark.endswith(".count()")
+    assert marked(table.index_status("zz", "bar"), conn)[0].startswith("Index `bar` was not found")
+
+
+def test_option_values_and_coerced_values_are_marked(r, conn, table):
+    message, mark = marked(table.replace({"id": 1}, durability="softt"), conn)
+    assert message == 'Durability option `softt` unrecognized (options are "hard" and "soft").' and mark == "'softt'"
+    assert marked(r.expr(2).coerce_to("ARRAY"), conn) == ("Cannot coerce NUMBER to ARRAY.", "2")
+    assert marked(r.expr(1).coerce_to("foo"), conn) == ("Unknown Type: FOO", "r.expr(1).coerce_to('foo')")
+
+
+def test_joins_and_zip(r, conn):
+    assert r.expr([1]).outer_join([1], 1).run(conn) == [{"left": 1, "right": 1}]  # a constant predicate
+    assert marked(r.expr([1]).zip(), conn) == ("Expected type OBJECT but found NUMBER.", "r.expr([1]).zip()")

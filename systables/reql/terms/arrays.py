@@ -14,7 +14,7 @@ from ... import datum as D
 from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..seq import check_array_limit, grouped, to_list
-from ..stream import Stream
+from ..stream import SelectionArray, Stream
 from ..term import Env, Term, as_array, as_datum, as_int, term
 from ..values import SingleSelection
 from .aggregation import apply_per_group
@@ -35,7 +35,7 @@ class ArrayTerm(Term):
     async def array_of(self, env: Env, src: Any) -> list:
         if isinstance(src, SingleSelection):
             src = src.doc
-        elif isinstance(src, Stream) and src.is_array_like():
+        elif isinstance(src, Stream) and src.is_array_like() and not isinstance(src, SelectionArray):
             return await to_list(env, src, self.args[0])
         return as_array(as_datum(src, self.args[0]), self)
 

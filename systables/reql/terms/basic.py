@@ -17,7 +17,7 @@ from ...datum.errors import (
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick
 from ..groups import map_groups
-from ..stream import ArrayStream, RangeStream
+from ..stream import ArrayStream, RangeStream, SelectionArray
 from ..term import (
     Env,
     Term,
@@ -53,7 +53,7 @@ class DatumOp(Term):
 
 def datum_value(v: Any, at: Any = None) -> Any:
     """A value as a datum: selections give their documents, in-memory selections their rows."""
-    if isinstance(v, ArrayStream):
+    if isinstance(v, ArrayStream) and not isinstance(v, SelectionArray):
         return v.items[v.pos:]
     return as_datum(v, at)
 

@@ -11,7 +11,7 @@ from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..jsontext import parse_json
 from ..seq import eager_items
-from ..stream import Stream, collect
+from ..stream import SelectionArray, Stream, collect
 from ..tables import TableVal
 from ..term import (
     Env,
@@ -73,22 +73,25 @@ class CoerceTo(DatumOp):
     async def apply(self, env: Env, first: Any) -> Any:
         target = (await self.arg_str(env, 1)).upper()
         if target not in COERCE_TARGETS:
-            raise ReqlQueryLogicError(f"Unknown Type: {target}", self.args[1])
+            raise ReqlQueryLogicError(f"Unknown Type: {target}", self)
+        # A value of a type that cannot become the target is its own error, as in RethinkDB.
+        if isinstance(first, SelectionArray):
+            first = first.items[first.pos:]  # an ordered selection coerces as its rows
         if is_datum_like(first):
-            return coerce_datum(datum_value(first, self.args[0]), target, self)
+            return coerce_datum(datum_value(first, self.args[0]), target, self, self.args[0])
         if first.type_name == target:
             return first
         if isinstance(first, Stream) and target in ("ARRAY", "DATUM", "OBJECT"):
             rows = await collect(first, env.ctx.array_limit, self)
             return rows if target != "OBJECT" else pairs_to_object(rows, self)
-        raise cannot_coerce(first.type_name, target, self)
+        raise cannot_coerce(first.type_name, target, self.args[0])
 
 
 def cannot_coerce(start: str, target: str, at: Any) -> ReqlQueryLogicError:
     return ReqlQueryLogicError(f"Cannot coerce {start} to {target}.", at)
 
 
-def coerce_datum(d: Any, target: str, at: Any) -> Any:
+def coerce_datum(d: Any, target: str, at: Any, value_at: Any = None) -> Any:
     start = datum_kind(d)
     if start == target:
         return d
@@ -106,7 +109,7 @@ def coerce_datum(d: Any, target: str, at: Any) -> Any:
         return pairs_to_object(d, at)
     if start == "OBJECT" and target in ("ARRAY", "DATUM"):
         return [[k, v] for k, v in sorted(d.items())]
-    raise cannot_coerce(start, target, at)
+    raise cannot_coerce(start, target, value_at or at)
 
 
 def binary_to_string(b: bytes, at: Any) -> str:

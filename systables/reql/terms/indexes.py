@@ -181,7 +181,7 @@ class IndexStatusTerm(IndexTerm):
                 raise not_found(names[0], table)
             return []
         indexes = table.store.meta.indexes
-        for name in names:
+        for name in sorted(names):  # RethinkDB names the first missing one in name order
             if name not in indexes:
                 raise not_found(name, table)
         chosen = set(names) if names else set(indexes)

@@ -8,7 +8,7 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..seq import eager_items, grouped, not_an_object, rewrap_rows, seq_of, typed_error
+from ..seq import eager_items, grouped, not_an_object, rewrap_rows, seq_of
 from ..stream import BatchMapStream, Stream
 from ..term import Env, Term, as_datum, term
 from ..values import FuncVal, GroupedStream, SingleSelection

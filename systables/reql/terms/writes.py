@@ -100,9 +100,10 @@ async def durability_of(t: Term, env: Env, table: TableVal) -> str:
     d = await t.opt_datum(env, "durability", MISSING)
     if d is MISSING:
         return table.store.meta.durability if table.store is not None else "soft"
-    d = as_str(d, t)
+    at = t.optargs.get("durability", t)  # the option's value is marked
+    d = as_str(d, at)
     if d not in ("hard", "soft"):
-        raise ReqlQueryLogicError(f'Durability option `{d}` unrecognized (options are "hard" and "soft").', t)
+        raise ReqlQueryLogicError(f'Durability option `{d}` unrecognized (options are "hard" and "soft").', at)
     return d
 
 
