@@ -245,10 +245,9 @@ class Catalog:
         }
 
     def write_hook_row(self, t: "TableMeta") -> Any:
-        hook = getattr(t, "write_hook", None)
-        if not hook:
-            return None
-        return {"function": hook["function"], "query": hook["query"]}
+        from .reql.terms.write_hooks import hook_row
+
+        return hook_row(self, t.id)
 
     def table_status_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
         server = self.node.ref(identifier_format)

@@ -21,5 +21,6 @@ from . import (  # noqa: F401
     time_terms,
     transforms,
     union,
+    write_hooks,
     writes,
 )

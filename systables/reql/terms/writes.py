@@ -29,6 +29,7 @@ from ..values import FuncVal, SingleSelection, Val
 from .basic import Datum
 from .db_table import table_arg, wrong_type
 from .objects_core import merge_docs
+from .write_hooks import ActiveHook, hook_for
 
 WRITE_CHUNK = 1000  # documents per storage batch
 MINMAX_ERROR = "`r.minval` and `r.maxval` cannot be written to disk."
@@ -187,6 +188,7 @@ class Writer:
         self.pending: dict[Any, dict | None] = {}
         self.held: list[Any] = []  # row locks taken since the last apply
         self.wrote = False
+        self.hook: ActiveHook | None = None  # the table's write hook, unless ignored
 
     async def __aenter__(self) -> "Writer":
         return self
@@ -232,6 +234,14 @@ class Writer:
     async def change(self, key: Any, old: dict | None, new: dict | None) -> None:
         """Record the outcome of replacing row ``key`` (``old``) with ``new``."""
         result = self.result
+        if self.hook is not None and (old is not None or new is not None):
+            try:
+                new = await self.hook.apply(key, old, new)
+            except ReqlError as e:
+                if not recoverable(e):
+                    raise
+                result.error(e.message, old, old)
+                return
         if new is None:
             if old is None:
                 await self.delete_missing(key)
@@ -299,10 +309,11 @@ class Insert(Term):
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
         conflict = await self.conflict_of(env)
         durability = await durability_of(self, env, table)
-        await self.opt_datum(env, "ignore_write_hook", False)
+        hook = await hook_for(self, env, table)
         docs = await self.args[1].eval(env)
         require_write(env, table)
         async with Writer(env, table, durability, result) as writer:
+            writer.hook = hook
             async for batch in doc_batches(docs, self.args[1]):
                 await self.insert_batch(writer, batch, conflict)
                 writer.flush()
@@ -478,7 +489,6 @@ class RowWrite(Term):
     async def eval(self, env: Env) -> dict:
         non_atomic = truthy(await self.opt_datum(env, "non_atomic", False))
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
-        await self.opt_datum(env, "ignore_write_hook", False)
         sel = await self.args[0].eval(env)
         fn = await self.args[1].eval(env) if len(self.args) > 1 else None
         if not non_atomic and not self.argument_deterministic():
@@ -491,6 +501,7 @@ class RowWrite(Term):
         if fn is not None and not isinstance(fn, FuncVal) and not self.argument_deterministic():
             fn = per_row(self.args[1], env, fn)
         async with Writer(env, table, durability, result) as writer:
+            writer.hook = await hook_for(self, env, table)
             if isinstance(rows, SingleSelection):
                 await self.write_row(writer, rows.key, fn)
             else:
