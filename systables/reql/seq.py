@@ -11,7 +11,7 @@ from .. import datum as D
 from ..datum.errors import (
     ReqlNonExistenceError,
     ReqlQueryLogicError,
-    ReqlResourceLimitError,
+    array_over_limit,
 )
 from ..timeslice import release, tick
 from .stream import ArrayStream, SelectionArray, Stream, collect
@@ -87,7 +87,7 @@ async def to_list(env: Env, v: list | Stream, at: Any = None) -> list:
 
 def check_array_limit(env: Env, items: list, at: Any = None) -> list:
     if len(items) > env.ctx.array_limit:
-        raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", at)
+        raise array_over_limit(env.ctx.array_limit, at)
     return items
 
 

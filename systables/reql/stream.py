@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable
 
-from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from ..datum.errors import ReqlQueryLogicError, array_over_limit
 from ..timeslice import yield_now
 from .values import Val
 
@@ -554,4 +554,4 @@ async def collect(s: Stream, limit: int, at: Any = None) -> list:
         out.extend(b)
         if len(out) > limit:
             s.close()
-            raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", at)
+            raise array_over_limit(limit, at)

@@ -232,9 +232,9 @@ class Term:
         self.check_optargs()
 
     def check_optargs(self) -> None:
-        for k in self.optargs:
+        for k, value in self.optargs.items():
             if k not in self.opt_names:
-                raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", self)
+                raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", value)  # RethinkDB marks the value
 
     def is_deterministic(self, across_queries: bool = False) -> bool:
         if not self.deterministic or (across_queries and self.varies_across_queries):
@@ -386,8 +386,9 @@ def func_or_constant(v: Any) -> FuncVal:
 # ---------------------------------------------------------------------------
 # Datums arriving from the wire.
 
-def datum_from_wire(v: Any, depth: int = 0) -> Any:
-    """Normalise a JSON value into a datum: numbers, binary and time pseudo-types."""
+def datum_from_wire(v: Any, depth: int = 0, literal_ok: bool = False) -> Any:
+    """Normalise a JSON value into a datum: numbers, binary and time pseudo-types
+    (``literal_ok``: r.literal objects may appear, as ``r.json`` allows)."""
     t = type(v)
     if t is int or t is float:
         return norm_num(v)
@@ -396,16 +397,22 @@ def datum_from_wire(v: Any, depth: int = 0) -> Any:
     if depth > MAX_NESTING:
         raise ReqlQueryLogicError("Nesting depth limit exceeded.")
     if t is list:
-        return [datum_from_wire(x, depth + 1) for x in v]
+        return [datum_from_wire(x, depth + 1, literal_ok) for x in v]
     if t is dict:
-        out = {k: datum_from_wire(x, depth + 1) for k, x in v.items()}
-        return check_pseudo(out) if D.REQL_TYPE in out else out
+        out = {k: datum_from_wire(x, depth + 1, literal_ok) for k, x in v.items()}
+        return check_pseudo(out, literal_ok) if D.REQL_TYPE in out else out
     raise ReqlQueryLogicError(f"Unexpected value {v!r}")
 
 
-def check_pseudo(obj: dict) -> Any:
-    """Validate / convert an object carrying ``$reql_type$``."""
+def check_pseudo(obj: dict, literal_ok: bool = False) -> Any:
+    """Validate / convert an object carrying ``$reql_type$``: a binary becomes
+    bytes, a time is checked; a literal is refused (stray) unless ``literal_ok``."""
     rt = obj[D.REQL_TYPE]
+    if type(rt) is not str:
+        raise ReqlQueryLogicError(
+            f"Error: Field `$reql_type$` must be a string (got `{D.print_datum(rt)}` of type {type_name(rt)}):\n"
+            f"{D.print_datum(obj)}"
+        )
     if rt == "BINARY":
         if "data" not in obj:
             raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")
@@ -420,11 +427,20 @@ def check_pseudo(obj: dict) -> Any:
         return check_time_pseudo(obj)
     if rt == "GEOMETRY":
         return check_geometry_syntax(obj)
-    if rt == "GROUPED_DATA":
-        return obj
-    if type(rt) is not str:
-        raise ReqlQueryLogicError(f"Expected type STRING but found {type_name(rt)}.")
-    raise ReqlQueryLogicError(f"Unknown $reql_type$ `{rt}`.")
+    if rt == "LITERAL":
+        return check_literal(obj, literal_ok)
+    raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{rt}>`.")
+
+
+def check_literal(obj: dict, literal_ok: bool) -> dict:
+    from .terms.objects_core import STRAY_LITERAL
+
+    if not literal_ok:
+        raise ReqlQueryLogicError(STRAY_LITERAL)
+    for key in obj:
+        if key not in (D.REQL_TYPE, "value"):
+            raise ReqlQueryLogicError(f"Invalid literal term with illegal key `{key}`.")
+    return obj
 
 
 __all__ = [

@@ -195,6 +195,9 @@ def test_array_errors(r, conn, make, error, message):
 def test_arrays_respect_the_array_limit(r, conn):
     with pytest.raises(ReqlResourceLimitError) as info:
         r.expr([1, 2, 3]).append(4).run(conn, array_limit=3)
-    assert info.value.message == "Array over size limit `3`."
+    assert info.value.message == (
+        "Array over size limit `3`.  To raise the number of allowed elements, modify the "
+        "`array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+    )
     with pytest.raises(ReqlResourceLimitError):
         r.expr([1, 2]).splice_at(0, [3, 4]).run(conn, array_limit=3)

@@ -142,7 +142,10 @@ def test_order_by_errors(r, conn, tbl):
 def test_order_by_is_limited_by_the_array_limit(r, conn):
     with pytest.raises(ReqlResourceLimitError) as info:
         r.range(20).order_by(lambda x: x).run(conn, array_limit=10)
-    assert info.value.message == "Array over size limit `10`."
+    assert info.value.message == (
+        "Array over size limit `10`.  To raise the number of allowed elements, modify the "
+        "`array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+    )
 
 
 # -- limit, skip, slice, nth, is_empty ----------------------------------------------

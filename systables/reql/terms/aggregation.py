@@ -28,6 +28,7 @@ from ..groups import (
     feed,
     feed_groups,
     map_groups,
+    too_many_groups,
 )
 from ..seq import (
     check_array_limit,
@@ -209,7 +210,7 @@ class Terminal:
 async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
     """The terminal's result on a sequence, or per group (GROUPED_DATA)."""
     if isinstance(src, GroupedStream):
-        return await run_grouped(src, terminal, at)
+        return await run_grouped(src, terminal, at, env.ctx.array_limit)
     if isinstance(src, GroupedData):
         out = {}
         for h, (key, value) in src.groups.items():
@@ -228,7 +229,8 @@ async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
     return acc.result()
 
 
-async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any) -> GroupedData:
+async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any, limit: int | None = None) -> GroupedData:
+    """The terminal per group; at most ``limit`` groups (the array limit)."""
     accs: dict[Any, tuple[Any, Accumulator]] = {}
     step = terminal.step
 
@@ -239,6 +241,8 @@ async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any) -> Grouped
         h = D.hashable(key)
         entry = accs.get(h)
         if entry is None:
+            if limit is not None and len(accs) >= limit:
+                raise too_many_groups(limit, at)
             entry = accs[h] = (key, terminal.make_acc())
         for v in values:
             await entry[1].add(v)

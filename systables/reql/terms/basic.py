@@ -11,8 +11,8 @@ from ...datum.errors import (
     ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
-    ReqlResourceLimitError,
     ReqlUserError,
+    array_over_limit,
 )
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick
@@ -76,7 +76,7 @@ class StaticDatum(Datum):
 
     async def eval(self, env: Env) -> Any:
         if self.longest_array > env.ctx.array_limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            raise array_over_limit(env.ctx.array_limit, self)
         return self.value
 
 
@@ -84,7 +84,7 @@ class StaticDatum(Datum):
 class MakeArray(Term):
     async def eval(self, env: Env) -> Any:
         if len(self.args) > env.ctx.array_limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            raise array_over_limit(env.ctx.array_limit, self)
         out = []
         for a in self.args:
             await tick()

@@ -263,7 +263,7 @@ class Json(DatumOp):
     async def apply(self, env: Env, first: Any) -> Any:
         text = as_str(datum_value(first, self.args[0]), self.args[0])
         try:
-            return datum_from_wire(parse_json(text))
+            return datum_from_wire(parse_json(text), literal_ok=True)  # as RethinkDB, r.json takes r.literal objects
         except ReqlQueryLogicError as e:
             raise e.at(self)
 

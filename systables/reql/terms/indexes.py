@@ -151,12 +151,15 @@ class IndexRename(IndexTerm):
             raise does_not_exist(old, table)
         self.require_config(env, table)
         indexes = table.store.meta.indexes
+        if not overwrite and (old not in indexes or (new in indexes and new != old)):
+            # RethinkDB checks both at once without overwrite, and says so
+            raise ReqlOpFailedError(
+                f"Index `{old}` does not exist or index `{new}` already exists on table `{table.qualified_name}`."
+            )
         if old not in indexes:
             raise does_not_exist(old, table)
         if old == new:
             return {"renamed": 0}
-        if new in indexes and not overwrite:
-            raise ReqlOpFailedError(f"Index `{new}` already exists on table `{table.qualified_name}`.")
         self.rename(env, table, old, new)
         return {"renamed": 1}
 

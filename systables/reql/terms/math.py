@@ -9,7 +9,7 @@ from typing import Any
 from ... import datum as D
 from ...datum import norm_num
 from ...datum import times as TM
-from ...datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from ...datum.errors import ReqlQueryLogicError, array_over_limit
 from ...datum.ql2 import TermType as T
 from ..term import Env, Term, as_bool, term, type_error
 from .basic import DatumOp, datum_value
@@ -99,7 +99,7 @@ class Arith(DatumOp):
             b = datum_value(await a.eval(env), a)
             size = self.array_size(acc, b)
             if size is not None and size > limit:  # refused before building it
-                raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", self)
+                raise array_over_limit(limit, self)
             acc = self.op2(acc, b)
         return acc
 

@@ -1,0 +1,123 @@
+"""Error texts the drivers' test suites compare verbatim, as RethinkDB 2.4
+words them: limits, grant and index_rename, pseudo-types in r.json and in
+datums, unknown optional arguments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rethinkdb.errors import (
+    ReqlDriverError,
+    ReqlOpFailedError,
+    ReqlQueryLogicError,
+    ReqlResourceLimitError,
+    ReqlServerCompileError,
+)
+
+ARRAY_LIMIT = (
+    "Array over size limit `5`.  To raise the number of allowed elements, modify the `array_limit` option to "
+    "`.run` (not available in the Data Explorer), or use an index."
+)
+
+
+def message_of(query, conn, error: type, **opts) -> str:
+    with pytest.raises(error) as info:
+        query.run(conn, **opts)
+    return info.value.message
+
+
+@pytest.fixture
+def db(r, conn):
+    name = "et_" + uuid.uuid4().hex[:10]
+    r.db_create(name).run(conn)
+    yield r.db(name)
+    r.db_drop(name).run(conn)
+
+
+@pytest.mark.parametrize("query_of", [
+    lambda r: r.range(10).coerce_to("array"),
+    lambda r: r.expr([1, 2, 3, 4, 5, 6]),
+    lambda r: r.expr([1, 2, 3]).union([4, 5, 6]),
+    lambda r: r.range(10).distinct(),
+])
+def test_the_array_limit_error_says_how_to_raise_it(r, conn, query_of):
+    assert message_of(query_of(r), conn, ReqlResourceLimitError, array_limit=5) == ARRAY_LIMIT
+
+
+def test_grouped_data_limits(r, conn):
+    grouped = r.range(10).group(lambda x: x % 2)
+    expected = "Grouped data over size limit `5`.  Try putting a reduction (like `.reduce` or `.count`) on the end."
+    assert message_of(grouped, conn, ReqlResourceLimitError, array_limit=5) == expected
+    assert message_of(grouped.ungroup(), conn, ReqlResourceLimitError, array_limit=5) == expected
+    assert message_of(r.range(10).group(lambda x: x).count(), conn, ReqlResourceLimitError, array_limit=5) == (
+        "Too many groups (> 5)."
+    )
+
+
+def test_grant_argument_errors(r, conn, db):
+    user = "et_" + uuid.uuid4().hex[:6]
+    r.db("rethinkdb").table("users").insert({"id": user, "password": ""}).run(conn)
+    try:
+        assert message_of(db.grant(user, {"read": 1}), conn, ReqlOpFailedError) == (
+            "Expected a boolean or null for `read`, got 1."
+        )
+        assert message_of(r.grant(user, 1), conn, ReqlOpFailedError) == "Expected an object, got 1."
+    finally:
+        r.db("rethinkdb").table("users").get(user).delete().run(conn)
+
+
+def test_index_rename_errors(r, conn, db):
+    db.table_create("t").run(conn)
+    t = db.table("t")
+    t.index_create("a").run(conn)
+    t.index_create("b").run(conn)
+    name = db.config()["name"].run(conn) + ".t"
+    assert message_of(t.index_rename("a", "b"), conn, ReqlOpFailedError) == (
+        f"Index `a` does not exist or index `b` already exists on table `{name}`."
+    )
+    assert message_of(t.index_rename("nope", "x"), conn, ReqlOpFailedError) == (
+        f"Index `nope` does not exist or index `x` already exists on table `{name}`."
+    )
+    assert message_of(t.index_rename("nope", "x", overwrite=True), conn, ReqlOpFailedError) == (
+        f"Index `nope` does not exist on table `{name}`."
+    )
+    assert t.index_rename("a", "a").run(conn) == {"renamed": 0}
+
+
+def test_r_json_takes_literals_where_datums_may_not(r, conn):
+    literal = r.json('{"a": {"$reql_type$": "LITERAL", "value": 5}}')
+    assert r.expr({"a": 1, "b": 2}).merge(literal).run(conn) == {"a": 5, "b": 2}
+    assert r.expr({"a": {"b": 1}}).merge(r.json('{"a": {"$reql_type$": "LITERAL"}}')).run(conn) == {}
+    assert r.json('{"$reql_type$": "LITERAL", "value": 1}').type_of().run(conn) == "PTYPE<LITERAL>"
+    assert literal.keys().run(conn) == ["a"]
+    with pytest.raises(ReqlDriverError):  # the driver cannot read a literal, as with RethinkDB
+        r.json('{"$reql_type$": "LITERAL", "value": 1}').run(conn)
+    assert message_of(literal["a"]["value"], conn, ReqlQueryLogicError) == (
+        "Cannot call `bracket` on objects of type `PTYPE<LITERAL>`."
+    )
+    assert message_of(r.json('{"$reql_type$": "LITERAL", "value": 1, "x": 2}'), conn, ReqlQueryLogicError) == (
+        "Invalid literal term with illegal key `x`."
+    )
+    stray = r.expr({"a": 1}).merge({"a": {"$reql_type$": "LITERAL", "value": 5}})
+    assert message_of(stray, conn, ReqlQueryLogicError).startswith("Stray literal keyword found")
+
+
+def test_pseudo_type_datum_errors(r, conn):
+    assert message_of(r.expr({"$reql_type$": "FOO"}), conn, ReqlQueryLogicError) == "Unknown $reql_type$ `PTYPE<FOO>`."
+    assert message_of(r.json('{"$reql_type$": "GROUPED_DATA", "data": []}'), conn, ReqlQueryLogicError) == (
+        "Unknown $reql_type$ `PTYPE<GROUPED_DATA>`."
+    )
+    assert message_of(r.expr({"$reql_type$": 1}), conn, ReqlQueryLogicError) == (
+        'Error: Field `$reql_type$` must be a string (got `1` of type NUMBER):\n{\n\t"$reql_type$":\t1\n}'
+    )
+    assert message_of(r.json("1 2"), conn, ReqlQueryLogicError) == (
+        'Failed to parse "1 2" as JSON: The document root must not follow by other values.'
+    )
+
+
+def test_an_unknown_optional_argument_marks_its_value(r, conn):
+    with pytest.raises(ReqlServerCompileError) as info:
+        r.table("x").insert({}, foo=1).run(conn)
+    assert info.value.message == "Unrecognized optional argument `foo`."
+    assert str(info.value).endswith("\n" + " " * len("r.table('x').insert(r.expr({}), foo=") + "^ ")
