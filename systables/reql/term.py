@@ -294,6 +294,18 @@ class Term:
         return as_datum(v, self.optargs.get(name))
 
 
+async def bound_is_open(t: Term, env: Env, name: str, default_open: bool) -> bool:
+    """``left_bound`` / ``right_bound`` (between, slice, during): a string that is
+    "open" or "closed"; another type is the optarg's error."""
+    v = await t.opt_datum(env, name, MISSING)
+    if v is MISSING:
+        return default_open
+    as_str(v, t.optargs.get(name, t))
+    if v == "open" or v == "closed":
+        return v == "open"
+    raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{D.print_datum(v)}`).", t)
+
+
 def check_arity(n: int, lo: int, hi: int | None) -> None:
     if hi is not None and lo == hi and n != lo:
         raise ReqlCompileError(f"Expected {plural(lo, 'argument')} but found {n}.")
@@ -369,7 +381,8 @@ def as_func(v: Any, at: Any = None) -> FuncVal:
         return v
     if isinstance(v, Val):
         raise ReqlQueryLogicError(f"Expected type FUNCTION but found {v.type_name}:\n{v.describe()}", at)
-    raise ReqlQueryLogicError(f"Expected type FUNCTION but found DATUM:\n{D.print_datum(v)}", at)
+    cls = ReqlNonExistenceError if v is None else ReqlQueryLogicError
+    raise cls(f"Expected type FUNCTION but found DATUM:\n{D.print_datum(v)}", at)
 
 
 def constant_func(value: Any) -> FuncVal:

@@ -186,3 +186,46 @@ def test_option_values_and_coerced_values_are_marked(r, conn, table):
 def test_joins_and_zip(r, conn):
     assert r.expr([1]).outer_join([1], 1).run(conn) == [{"left": 1, "right": 1}]  # a constant predicate
     assert marked(r.expr([1]).zip(), conn) == ("Expected type OBJECT but found NUMBER.", "r.expr([1]).zip()")
+
+
+def test_compile_errors_mark_the_term_at_fault(r, conn):
+    query = r.expr({"a": 1}).merge({"a": r.literal(1, 2)})
+    with pytest.raises(ReqlError) as info:
+        query.run(conn)
+    assert info.value.message == "Expected between 0 and 1 arguments but found 2."
+    lines = str(info.value).split("\n")
+    assert "".join(ch for ch, m in zip(lines[-2], lines[-1]) if m == "^") == "r.literal(1, 2)"
+
+
+def test_write_options_mark_their_values(r, conn, table):
+    assert marked(table.insert({"id": 1}, conflict="foo"), conn) == (
+        'Conflict option `foo` unrecognized (options are "error", "replace" and "update").', "'foo'"
+    )
+    assert marked(table.insert({"id": 1}, return_changes="foo"), conn)[0] == (
+        "Invalid return_changes value `foo` (options are `true`, `false`, and `'always'`.)"
+    )
+    assert marked(table.between(None, 2), conn)[1] == "None"
+    assert marked(table.between(1, 2, index=1), conn) == ("Expected type STRING but found NUMBER.", "1")
+    assert marked(r.expr([1, 2]).slice(0, 1, left_bound="x"), conn)[0] == (
+        'Expected `open` or `closed` for optarg `left_bound` (got `"x"`).'
+    )
+    assert marked(r.expr([1, 2]).slice(0, 1, left_bound=1), conn) == ("Expected type STRING but found NUMBER.", "1")
+
+
+def test_index_functions_must_be_functions(r, conn, table):
+    assert marked(table.index_create("c", 1), conn) == ("Expected type FUNCTION but found DATUM:\n1", "1")
+    with pytest.raises(ReqlNonExistenceError):
+        table.index_create("c", None).run(conn)
+
+
+def test_literal_is_stray_in_a_filter_function(r, conn, table):
+    message, mark = marked(table.filter(lambda x: {"a": r.literal(1)}), conn)
+    assert message.startswith("Stray literal keyword found") and mark == "r.literal(1)"
+    assert table.filter({"a": r.literal(1)}).count().run(conn) == 1
+    assert r.expr({"a": {"b": 1}}).merge(lambda x: {"a": r.literal(1)}).run(conn) == {"a": 1}
+
+
+def test_for_each_of_null_is_a_missing_value(r, conn, table):
+    with pytest.raises(ReqlNonExistenceError) as info:
+        r.expr([99]).for_each(lambda x: table.get(x)).run(conn)
+    assert info.value.message == "FOR_EACH expects one or more basic write queries.  Expected type ARRAY but found NULL."

@@ -99,7 +99,7 @@ def test_coerce_to(r, conn, value, target, expected):
         (lambda r: r.expr([["a", 1, 2]]).coerce_to("object"), "Expected array of size 2, but got size 3."),
         (lambda r: r.expr([[1, 2]]).coerce_to("object"), "Expected type STRING but found NUMBER."),
         (lambda r: r.expr([["a", 1], ["a", 2]]).coerce_to("object"),
-         "Duplicate key `a` in coerced object.  (got `1` and `2` as values)"),
+         'Duplicate key "a" in coerced object.  (got 1 and 2 as values)'),
         (lambda r: r.db("test").coerce_to("array"), "Cannot coerce DATABASE to ARRAY."),
     ],
 )

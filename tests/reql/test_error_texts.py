@@ -121,3 +121,22 @@ def test_an_unknown_optional_argument_marks_its_value(r, conn):
         r.table("x").insert({}, foo=1).run(conn)
     assert info.value.message == "Unrecognized optional argument `foo`."
     assert str(info.value).endswith("\n" + " " * len("r.table('x').insert(r.expr({}), foo=") + "^ ")
+
+
+def test_names_and_admin_options_mark_their_argument(r, conn):
+    from rethinkdb.errors import ReqlError
+
+    def mark(query) -> str:
+        with pytest.raises(ReqlError) as info:
+            query.run(conn)
+        lines = str(info.value).split("\n")
+        return "".join(ch for ch, m in zip(lines[-2], lines[-1]) if m == "^")
+
+    assert mark(r.db_create("bad name")) == "'bad name'"
+    assert mark(r.db("test").table("bad name")) == "'bad name'"
+    assert mark(r.table_create("bad name")) == "'bad name'"
+    assert mark(r.db("test").wait(wait_for="x")) == "'x'"
+    assert mark(r.db("test").wait(timeout="x")) == "'x'"
+    with pytest.raises(ReqlQueryLogicError) as info:
+        r.expr([["a", 1], ["a", 2]]).coerce_to("object").run(conn)
+    assert info.value.message == 'Duplicate key "a" in coerced object.  (got 1 and 2 as values)'

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from ... import catalog as C
-from ... import datum as D
 from ...auth import (
     ADMIN,
     PermissionsFormatError,
@@ -115,8 +114,7 @@ class Reconfigure(AdminTerm):
         except ReqlError as e:
             raise e.at(option_term(self, e))
         dry_run = await self.opt_datum(env, "dry_run", False)
-        if type(dry_run) is not bool:
-            raise ReqlQueryLogicError(f"Expected type BOOL but found {D.type_name(dry_run)}.", self)
+        dry_run = dry_run is not None and dry_run is not False  # any other value is true, as in RethinkDB
         return self.apply(env, self.tables_of(env, target), shards, dry_run)
 
     async def required(self, env: Env, name: str) -> Any:

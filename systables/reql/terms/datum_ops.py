@@ -131,8 +131,8 @@ def pairs_to_object(pairs: list, at: Any) -> dict:
             raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(key)}.", at)
         if key in out:
             raise ReqlQueryLogicError(
-                f"Duplicate key `{key}` in coerced object.  "
-                f"(got `{D.print_datum(out[key])}` and `{D.print_datum(value)}` as values)",
+                f"Duplicate key {D.json_string(key)} in coerced object.  "
+                f"(got {D.print_datum(out[key])} and {D.print_datum(value)} as values)",
                 at,
             )
         out[key] = value

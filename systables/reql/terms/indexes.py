@@ -16,7 +16,6 @@ from ...datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...indexes.definition import (
     NOT_DETERMINISTIC,
-    constant_function,
     default_function,
     encode_definition,
     function_of,
@@ -26,8 +25,7 @@ from ...indexes.definition import (
 from ...storage import IndexMeta
 from ..pretty import print_index_query
 from ..tables import TableVal
-from ..term import Env, Term, as_bool, as_datum, term
-from ..values import FuncVal
+from ..term import Env, Term, as_bool, as_func, term
 from .basic import Const, Datum, MakeObject, Spliced
 from .db_table import table_arg
 from .geo import check_index_function
@@ -96,21 +94,19 @@ class IndexCreate(IndexTerm):
 
     async def function_arg(self, env: Env) -> tuple[Any, bool, bool]:
         """The third argument, evaluated as RethinkDB does: a BINARY is an
-        index definition, a function must be deterministic, any other value
-        is a constant."""
+        index definition; anything else must be a deterministic function (a
+        constant is a type error, as in RethinkDB)."""
         arg = self.args[2]
         value = await arg.eval(env)
         if type(value) is bytes:
             return parse_index_binary(value)
-        if isinstance(value, FuncVal):
-            func = value.term
-            if func is None or func.tt != T.FUNC:
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC, arg)
-            body = func.args[1]
-            if not body.is_deterministic(across_queries=True) or not check_index_function(func):
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC, body)
-            return term_to_wire(value.term), False, False
-        return constant_function(datum_to_wire(as_datum(value, arg))), False, False
+        func = as_func(value, arg).term
+        if func is None or func.tt != T.FUNC:
+            raise ReqlQueryLogicError(NOT_DETERMINISTIC, arg)
+        body = func.args[1]
+        if not body.is_deterministic(across_queries=True) or not check_index_function(func):
+            raise ReqlQueryLogicError(NOT_DETERMINISTIC, body)
+        return term_to_wire(func), False, False
 
 
 @term(T.INDEX_DROP)

@@ -190,15 +190,17 @@ LITERAL_HOSTS = {T.MERGE: None, T.UPDATE: 1, T.FILTER: 1}
 
 
 def literal_allowed(t: Term) -> bool:
-    """r.literal is legal inside the objects (or functions returning them) given
-    to merge, update or filter, and nowhere else."""
+    """r.literal is legal inside the objects given to merge, update or filter,
+    and in functions returning them for merge and update; nowhere else."""
     node, parent = t, t.parent
+    in_function = False
     while parent is not None and (
         parent.tt in (T.MAKE_OBJ, T.FUNC, T.ARGS)
         or (parent.tt == T.MAKE_ARRAY and parent.parent is not None and parent.parent.tt == T.ARGS)
     ):
+        in_function = in_function or parent.tt == T.FUNC
         node, parent = parent, parent.parent
-    if parent is None or parent.tt not in LITERAL_HOSTS:
+    if parent is None or parent.tt not in LITERAL_HOSTS or (in_function and parent.tt == T.FILTER):
         return False
     position = LITERAL_HOSTS[parent.tt]
     return node.frame == position if position is not None else node.frame != 0

@@ -10,7 +10,7 @@ from ... import datum as D
 from ...datum import times as TM
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..term import Env, Term, as_str, term
+from ..term import Env, Term, as_str, bound_is_open, term
 from .basic import DatumOp, datum_value
 
 
@@ -123,18 +123,12 @@ class During(TimeOp):
     async def on_time(self, env: Env, t: dict) -> Any:
         start = as_time(await self.args[1].eval(env), self.args[1])
         end = as_time(await self.args[2].eval(env), self.args[2])
-        left_open = await self.bound_is_open(env, "left_bound", "closed")
-        right_open = await self.bound_is_open(env, "right_bound", "open")
+        left_open = await bound_is_open(self, env, "left_bound", False)
+        right_open = await bound_is_open(self, env, "right_bound", True)
         lo = D.cmp(start, t)
         hi = D.cmp(t, end)
         return not (lo > 0 or (lo == 0 and left_open) or hi > 0 or (hi == 0 and right_open))
 
-    async def bound_is_open(self, env: Env, name: str, default: str) -> bool:
-        v = await self.opt_datum(env, name, default)
-        if v not in ("open", "closed"):
-            shown = v if type(v) is str else D.print_datum(v)
-            raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{shown}`).", self)
-        return v == "open"
 
 
 @term(T.DATE)

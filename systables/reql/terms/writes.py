@@ -112,6 +112,10 @@ async def return_changes_of(t: Term, env: Env) -> bool | str:
     rc = await t.opt_datum(env, "return_changes", False)
     if rc == "always":
         return rc
+    if type(rc) is str:
+        raise ReqlQueryLogicError(
+            f"Invalid return_changes value `{rc}` (options are `true`, `false`, and `'always'`.)", t
+        )
     return truthy(rc)
 
 
@@ -328,10 +332,11 @@ class Insert(Term):
             if not conflict.deterministic:
                 raise ReqlQueryLogicError("The conflict function passed to `insert` must be deterministic.", self)
             return conflict
-        conflict = as_str(as_datum(conflict, self.optargs.get("conflict")), self)
+        at = self.optargs.get("conflict", self)  # RethinkDB marks the option's value
+        conflict = as_str(as_datum(conflict, at), at)
         if conflict not in ("error", "replace", "update"):
             raise ReqlQueryLogicError(
-                f'Conflict option `{conflict}` unrecognized (options are "error", "replace" and "update").', self
+                f'Conflict option `{conflict}` unrecognized (options are "error", "replace" and "update").', at
             )
         return conflict
 
@@ -616,7 +621,9 @@ def summaries_of(d: Any) -> list:
     if type(d) is dict and D.REQL_TYPE not in d:
         return [d]
     if type(d) is not list:
-        raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(d)}.")
+        from ..seq import typed_error
+
+        raise typed_error(d, f"Expected type ARRAY but found {D.type_name(d)}.")
     for x in d:
         if type(x) is not dict:
             raise ReqlQueryLogicError(f"Expected type OBJECT but found {D.type_name(x)}.")
