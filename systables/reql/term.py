@@ -99,8 +99,9 @@ _TWO_ARGS = (
     TermType.IN_TIMEZONE, TermType.POINT, TermType.INTERSECTS, TermType.INCLUDES, TermType.POLYGON_SUB,
     TermType.SET_WRITE_HOOK, TermType.BIT_SAL, TermType.BIT_SAR,
 )
+_COMPARISONS = (TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT, TermType.GE)
 _VARIADIC_1 = (
-    TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT, TermType.GE, TermType.ADD,
+    TermType.ADD,
     TermType.SUB, TermType.MUL, TermType.DIV, TermType.HAS_FIELDS, TermType.PLUCK, TermType.WITHOUT,
     TermType.MERGE, TermType.FUNCALL, TermType.CONTAINS, TermType.WITH_FIELDS,
     TermType.INDEX_STATUS, TermType.INDEX_WAIT, TermType.BIT_AND, TermType.BIT_OR, TermType.BIT_XOR,
@@ -111,6 +112,7 @@ ARITY: dict[int, tuple[int, int | None, tuple[str, ...]]] = {
     **{tt: (1, 1, ()) for tt in _ONE_ARG},
     **{tt: (2, 2, ()) for tt in _TWO_ARGS},
     **{tt: (1, None, ()) for tt in _VARIADIC_1},
+    **{tt: (2, None, ()) for tt in _COMPARISONS},
     **{tt: (3, 3, ()) for tt in (TermType.INNER_JOIN, TermType.OUTER_JOIN, TermType.INSERT_AT,
                                  TermType.SPLICE_AT, TermType.CHANGE_AT)},
     TermType.MAKE_ARRAY: (0, None, ()),

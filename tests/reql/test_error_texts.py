@@ -140,3 +140,29 @@ def test_names_and_admin_options_mark_their_argument(r, conn):
     with pytest.raises(ReqlQueryLogicError) as info:
         r.expr([["a", 1], ["a", 2]]).coerce_to("object").run(conn)
     assert info.value.message == 'Duplicate key "a" in coerced object.  (got 1 and 2 as values)'
+
+
+def test_comparisons_take_two_or_more_arguments(r, conn):
+    for query in (r.expr(1).eq(), r.expr(1).ne(), r.expr(1).lt(), r.expr(1).ge()):
+        assert message_of(query, conn, ReqlServerCompileError) == "Expected 2 or more arguments but found 1."
+
+
+def test_a_null_row_has_no_field(r, conn):
+    assert r.expr([None, {"a": 1}])["a"].run(conn) == [1]
+    assert r.expr([None, {"a": 1}]).has_fields("a").run(conn) == [{"a": 1}]
+    assert message_of(r.expr([None, 1])["a"], conn, ReqlQueryLogicError) == (
+        "Cannot perform bracket on a non-object non-sequence `1`."
+    )
+
+
+def test_regular_expressions_are_those_of_rethinkdbs_re2(r, conn):
+    assert message_of(r.expr("abc").match("(?<n>b)"), conn, ReqlQueryLogicError) == (
+        "Error in regexp `(?<n>b)` (portion `(?<`): invalid perl operator: (?<"
+    )
+    assert r.expr("abc").match("(?P<n>b)")["groups"][0]["str"].run(conn) == "b"
+
+
+def test_indexed_distinct_needs_a_table(r, conn):
+    assert message_of(r.expr([1]).distinct(index="a"), conn, ReqlQueryLogicError) == (
+        "Can only perform an indexed distinct on a TABLE."
+    )

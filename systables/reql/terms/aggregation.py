@@ -265,7 +265,7 @@ class Group(Term):
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
         if grouped(src):
-            raise ReqlQueryLogicError(GROUP_OF_GROUP, self)
+            raise ReqlQueryLogicError(GROUP_OF_GROUP, self.args[0])  # the grouped argument is marked
         funcs = [value_fn(await a.eval(env), a) for a in self.args[1:]]
         multi = as_bool(await self.opt_datum(env, "multi", False))
         index = await self.opt_datum(env, "index", None)
@@ -546,9 +546,7 @@ class Distinct(Term):
                 scan = src.table.index_scan(index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open)
                 return distinct_index_values(scan, index)
             return ArrayStream(await distinct_computed(env, src, index, self))
-        found = src.type_name if isinstance(src, Val) else "DATUM"
-        shown = src.describe() if isinstance(src, Val) else D.print_datum(src)
-        raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {found}:\n{shown}", self.args[0])
+        raise ReqlQueryLogicError("Can only perform an indexed distinct on a TABLE.", self)
 
 
 def distinct_index_values(scan: Stream, index: str) -> Stream:

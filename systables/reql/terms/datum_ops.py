@@ -283,7 +283,7 @@ class Binary(DatumOp):
         d = datum_value(first, self.args[0])
         if type(d) is bytes:
             return d
-        return as_str(d, self.args[0]).encode()
+        return as_str(d, self).encode()
 
 
 @term(T.OBJECT)

@@ -62,6 +62,8 @@ def pick_present(name: str, term_: Term) -> Any:
     """The field of a row of a sequence; a row that is not an object is the term's error."""
 
     async def pick(row: Any) -> list:
+        if row is None:
+            return []  # a missing value has no field: skipped, as a row without it
         if type(row) is not dict or D.REQL_TYPE in row:
             raise not_an_object(term_.name, row, term_)
         return [row[name]] if name in row else []

@@ -124,6 +124,8 @@ class HasFields(ObjectOrSeqTerm):
     keeps_rows = True
 
     async def row_result(self, env: Env, row: Any, params: list) -> list:
+        if row is None:
+            return []  # a missing value has no fields
         return [row] if O.has_fields(self.element(row), params) else []
 
     async def on_object(self, env: Env, obj: dict, params: list) -> Any:
