@@ -9,6 +9,7 @@ import uuid
 import pytest
 from rethinkdb.errors import (
     ReqlDriverError,
+    ReqlNonExistenceError,
     ReqlOpFailedError,
     ReqlQueryLogicError,
     ReqlResourceLimitError,
@@ -166,3 +167,29 @@ def test_indexed_distinct_needs_a_table(r, conn):
     assert message_of(r.expr([1]).distinct(index="a"), conn, ReqlQueryLogicError) == (
         "Can only perform an indexed distinct on a TABLE."
     )
+
+
+def test_bytes_that_are_not_utf8(r, conn):
+    assert message_of(r.binary(b"ab\xff").coerce_to("string"), conn, ReqlQueryLogicError) == (
+        "String `ab` (truncated) is not a UTF-8 string; Invalid initial byte seen at position 2."
+    )
+    assert message_of(r.binary(b"ab\xc3").coerce_to("string"), conn, ReqlQueryLogicError) == (
+        "String `ab` (truncated) is not a UTF-8 string; Expected continuation byte, saw end of string at position 2."
+    )
+    assert message_of(r.binary(b"a" * 30 + b"\xc3x").coerce_to("string"), conn, ReqlQueryLogicError) == (
+        "String `aaaaaaaaaaaaaaaaaaaa` (truncated) is not a UTF-8 string; "
+        "Expected continuation byte, saw something else at position 30."
+    )
+
+
+def test_coerce_to_type_names(r, conn):
+    for name in ("sequence", "selection", "single_selection", "grouped_stream"):
+        assert message_of(r.expr(1).coerce_to(name), conn, ReqlQueryLogicError) == f"Unknown Type: {name.upper()}"
+    assert r.expr(1).coerce_to("datum").run(conn) == 1
+    assert list(r.range(3).coerce_to("stream").run(conn)) == [0, 1, 2]
+
+
+def test_a_datum_indexed_by_a_number_must_be_an_array(r, conn):
+    assert message_of(r.expr("abc")[0], conn, ReqlQueryLogicError) == "Cannot convert STRING to SEQUENCE"
+    with pytest.raises(ReqlNonExistenceError):
+        r.expr(None)[0].run(conn)

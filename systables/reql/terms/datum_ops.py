@@ -62,9 +62,11 @@ class TypeOf(Term):
 # ---------------------------------------------------------------------------
 # coerce_to
 
+# The type names coerce_to knows (RethinkDB knows no SEQUENCE, SELECTION,
+# SINGLE_SELECTION or GROUPED_STREAM here: "Unknown Type").
 COERCE_TARGETS = frozenset(
     """NULL BOOL NUMBER STRING ARRAY OBJECT BINARY DATUM MINVAL MAXVAL FUNCTION DB TABLE TABLE_SLICE
-    SELECTION SEQUENCE STREAM SINGLE_SELECTION GROUPED_DATA GROUPED_STREAM""".split()
+    STREAM GROUPED_DATA""".split()
 )
 
 
@@ -79,7 +81,7 @@ class CoerceTo(DatumOp):
             first = first.items[first.pos:]  # an ordered selection coerces as its rows
         if is_datum_like(first):
             return coerce_datum(datum_value(first, self.args[0]), target, self, self.args[0])
-        if first.type_name == target:
+        if first.type_name == target or (target == "STREAM" and isinstance(first, Stream)):
             return first
         if isinstance(first, Stream) and target in ("ARRAY", "DATUM", "OBJECT"):
             rows = await collect(first, env.ctx.array_limit, self)
@@ -93,7 +95,7 @@ def cannot_coerce(start: str, target: str, at: Any) -> ReqlQueryLogicError:
 
 def coerce_datum(d: Any, target: str, at: Any, value_at: Any = None) -> Any:
     start = datum_kind(d)
-    if start == target:
+    if start == target or target in ("DATUM", "STREAM"):  # a datum is both, as in RethinkDB
         return d
     if target == "STRING":
         return binary_to_string(d, at) if start == "BINARY" else D.print_json(d)
@@ -115,8 +117,28 @@ def coerce_datum(d: Any, target: str, at: Any, value_at: Any = None) -> Any:
 def binary_to_string(b: bytes, at: Any) -> str:
     try:
         return b.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ReqlQueryLogicError("Cannot coerce BINARY to STRING: the data is not valid UTF-8.", at) from None
+    except UnicodeDecodeError as e:
+        raise ReqlQueryLogicError(utf8_error(b, e.start), at) from None
+
+
+def utf8_error(b: bytes, position: int) -> str:
+    """RethinkDB's message for bytes that are not UTF-8 at ``position``: the
+    valid text before it (20 characters at most), and what was wrong."""
+    first = b[position]
+    if 0x80 <= first < 0xC0 or first >= 0xF8:
+        problem = "Invalid initial byte seen"
+    elif any(not 0x80 <= c < 0xC0 for c in b[position + 1:position + utf8_length(first)]):
+        problem = "Expected continuation byte, saw something else"
+    elif position + utf8_length(first) > len(b):
+        problem = "Expected continuation byte, saw end of string"
+    else:
+        problem = "Invalid initial byte seen"  # an overlong form or a surrogate
+    prefix = b[:position].decode("utf-8")[:20]
+    return f"String `{prefix}` (truncated) is not a UTF-8 string; {problem} at position {position}."
+
+
+def utf8_length(first: int) -> int:
+    return 2 if first < 0xE0 else 3 if first < 0xF0 else 4
 
 
 def pairs_to_object(pairs: list, at: Any) -> dict:

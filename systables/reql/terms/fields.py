@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import datum as D
-from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ...datum.errors import ReqlNonExistenceError
 from ...datum.ql2 import TermType as T
 from ..seq import (
     eager_items,
@@ -99,9 +99,8 @@ class Bracket(Term):
                 return await apply_per_group(self, env, src)
             if isinstance(src, SingleSelection) or (not isinstance(src, Val) and type(src) is not list):
                 obj = as_datum(src, self.args[0])
-                if type(obj) is dict:  # an object is converted to a sequence first
-                    raise ReqlQueryLogicError(f"Cannot convert {D.type_name(obj)} to SEQUENCE", self)
-                raise not_an_object("bracket", obj, self.args[0], kind="non-array")
+                # a datum is made a sequence first: that fails for anything but an array
+                raise typed_error(obj, f"Cannot convert {D.type_name(obj)} to SEQUENCE", self)
             return await nth(env, seq_of(src, self.args[0]), as_int(key, self.args[1]), self)
         raise typed_error(
             key, f"Expected NUMBER or STRING as second argument to `bracket` but found {D.type_name(key)}.", self
