@@ -28,12 +28,12 @@ def typed_error(value: Any, message: str, at: Any = None) -> ReqlQueryLogicError
     return (ReqlNonExistenceError if value is None else ReqlQueryLogicError)(message, at)
 
 
-def not_an_object(term_name: str, value: Any, at: Any = None, kind: str = "non-object") -> ReqlQueryLogicError:
+def not_an_object(term_name: str, value: Any, at: Any = None) -> ReqlQueryLogicError:
     """``term_name`` met a value that is not an object; a pseudo-type (a time, a
     geometry) is an object that object terms may not look into."""
     if is_pseudo_type(value):
         return opaque_pseudo_type(term_name, value, at)
-    return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_json(value)}`.", at)
+    return typed_error(value, f"Cannot perform {term_name} on a non-object non-sequence `{D.print_json(value)}`.", at)
 
 
 def is_pseudo_type(value: Any) -> bool:
