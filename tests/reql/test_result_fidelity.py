@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
+from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError, ReqlUserError
 
 
 @pytest.fixture
@@ -170,3 +170,20 @@ def test_null_and_object_keys_fail_as_in_rethinkdb(r, conn, tbl):
         'Secondary keys must be a number, string, bool, pseudotype, or array (got {\n\t"a":\t1\n} of type OBJECT).'
     )
     assert tbl.insert({"id": r.minval}).run(conn)["first_error"] == "`r.minval` and `r.maxval` cannot be written to disk."
+
+
+def test_update_evaluates_its_value_per_row_and_replace_once(r, conn, tbl):
+    result = tbl.update({"a": r.error("x")}).run(conn)
+    assert result["errors"] == 4 and result["first_error"] == "x"
+    with pytest.raises(ReqlUserError):  # replace evaluates a value once: its error is the query's
+        tbl.get(1).replace(r.error("y")).run(conn)
+    changes = tbl.get(1).update({"a": r.error("x")}, return_changes="always").run(conn)["changes"]
+    assert changes == [{"error": "x", "new_val": {"id": 1, "a": "ab"}, "old_val": {"id": 1, "a": "ab"}}]
+
+
+def test_insert_lists_documents_it_could_not_validate(r, conn, tbl):
+    result = tbl.insert([{"id": 1}, "x", {"id": 89}], return_changes=True).run(conn)
+    assert result["changes"] == [
+        {"new_val": {"id": 89}, "old_val": None},
+        {"error": "Expected type OBJECT but found STRING.", "new_val": None, "old_val": None},
+    ]

@@ -381,6 +381,10 @@ class Insert(Term):
             elif nxt is not None:
                 await self.insert_one(writer, pk, nxt[1], nxt[2], conflict)
                 nxt = next(it, None)
+        if result.return_changes is True:
+            # RethinkDB lists documents it could not even validate after the others
+            for message in invalid.values():
+                result.add_change({"error": message, "new_val": None, "old_val": None})
 
     async def insert_one(self, writer: Writer, pk: str, key: Any, doc: dict, conflict: str | FuncVal) -> None:
         old = await writer.read(key)
@@ -491,11 +495,16 @@ class RowWrite(Term):
     def argument_deterministic(self) -> bool:
         return self.args[1].is_deterministic()
 
+    async def argument(self, env: Env) -> Any:
+        """The new value or the function computing it (replace evaluates a
+        value once, so its errors are the query's)."""
+        return await self.args[1].eval(env) if len(self.args) > 1 else None
+
     async def eval(self, env: Env) -> dict:
         non_atomic = truthy(await self.opt_datum(env, "non_atomic", False))
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
         sel = await self.args[0].eval(env)
-        fn = await self.args[1].eval(env) if len(self.args) > 1 else None
+        fn = await self.argument(env)
         if not non_atomic and not self.argument_deterministic():
             raise ReqlQueryLogicError(NON_ATOMIC_ERROR, self)
         table, rows = selection_arg(sel, self.args[0])
@@ -503,8 +512,6 @@ class RowWrite(Term):
         require_write(env, table)
         if isinstance(fn, Val) and not isinstance(fn, FuncVal):
             fn = as_datum(fn, self.args[1])
-        if fn is not None and not isinstance(fn, FuncVal) and not self.argument_deterministic():
-            fn = per_row(self.args[1], env, fn)
         async with Writer(env, table, durability, result) as writer:
             writer.hook = await hook_for(self, env, table)
             if isinstance(rows, SingleSelection):
@@ -534,20 +541,44 @@ class RowWrite(Term):
         await writer.change(key, old, new)
 
 
-def per_row(arg: Term, env: Env, first: Any) -> FuncVal:
-    """A value that is not a function but may differ between evaluations
-    (``update({'v': r.random()}, non_atomic=True)``) is evaluated again for each
-    row, as RethinkDB does; ``first`` is its value for the first row."""
-    firsts = [first]
+def per_row(arg: Term, env: Env) -> FuncVal:
+    """``arg`` evaluated for each row (a function it gives is called on the row)."""
 
     async def call(args: list[Any]) -> Any:
-        return firsts.pop() if firsts else await arg.eval(env)
+        value = await arg.eval(env)
+        return await value(*args) if isinstance(value, FuncVal) else value
 
     return FuncVal([], call, deterministic=False)
 
 
+def failing(error: ReqlError) -> FuncVal:
+    """A value whose evaluation failed: every row fails with the same error."""
+
+    async def call(args: list[Any]) -> Any:
+        raise error
+
+    return FuncVal([], call, deterministic=True)
+
+
 @term(T.UPDATE)
 class Update(RowWrite):
+    async def argument(self, env: Env) -> Any:
+        """RethinkDB runs ``update(x)`` as a replace with a function merging ``x``
+        into each row: a value that is not a function is evaluated per row, and
+        its errors fail the rows (``update({'v': r.random()}, non_atomic=True)``
+        gives each row its own value)."""
+        arg = self.args[1]
+        if arg.tt == T.FUNC:
+            return await arg.eval(env)
+        if not arg.is_deterministic():
+            return per_row(arg, env)
+        try:
+            return await arg.eval(env)  # the same for every row: evaluated once
+        except ReqlError as e:
+            if not recoverable(e):
+                raise
+            return failing(e)
+
     async def new_value(self, old: dict | None, fn: Any) -> Any:
         if old is None:
             return None
