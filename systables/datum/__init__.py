@@ -315,20 +315,25 @@ def print_datum(v: Datum) -> str:
 
 def _print(v: Datum, depth: int) -> str:
     t = type(v)
+    # RethinkDB writes a binary as raw compact JSON: without the line break and
+    # indentation (or the tab after a key) that precede other values.
     if t is list:
         if not v:
             return "[]"
-        pad = "\t" * (depth + 1)
-        inner = ",\n".join(pad + _print(x, depth + 1) for x in v)
-        return "[\n" + inner + "\n" + "\t" * depth + "]"
+        lead = "\n" + "\t" * (depth + 1)
+        inner = ",".join(("" if type(x) is bytes else lead) + _print(x, depth + 1) for x in v)
+        return "[" + inner + "\n" + "\t" * depth + "]"
     if t is dict:
         if not v:
             return "{}"
-        pad = "\t" * (depth + 1)
-        inner = ",\n".join(pad + json_string(k) + ":\t" + _print(x, depth + 1) for k, x in sorted(v.items()))
-        return "{\n" + inner + "\n" + "\t" * depth + "}"
+        lead = "\n" + "\t" * (depth + 1)
+        inner = ",".join(
+            lead + json_string(k) + (":" if type(x) is bytes else ":\t") + _print(x, depth + 1)
+            for k, x in sorted(v.items())
+        )
+        return "{" + inner + "\n" + "\t" * depth + "}"
     if t is bytes:
-        return _print(binary_object(v), depth)
+        return print_json(v)
     if t is MinMaxVal:
         return repr(v)
     return print_json(v)

@@ -193,3 +193,11 @@ def test_a_datum_indexed_by_a_number_must_be_an_array(r, conn):
     assert message_of(r.expr("abc")[0], conn, ReqlQueryLogicError) == "Cannot convert STRING to SEQUENCE"
     with pytest.raises(ReqlNonExistenceError):
         r.expr(None)[0].run(conn)
+
+
+def test_binaries_print_compactly_in_messages(r, conn):
+    assert r.binary(b"a").info()["value"].run(conn) == '{"$reql_type$":"BINARY","data":"YQ=="}'
+    printed = r.expr({"b": [r.binary(b"a")], "a": r.binary(b"")}).info()["value"].run(conn)
+    assert printed == (
+        '{\n\t"a":{"$reql_type$":"BINARY","data":""},\n\t"b":\t[{"$reql_type$":"BINARY","data":"YQ=="}\n\t]\n}'
+    )
