@@ -13,6 +13,7 @@ from ..datum.errors import (
     ReqlQueryLogicError,
     array_over_limit,
 )
+from ..datum.ql2 import TermType
 from ..timeslice import release, tick
 from .stream import ArrayStream, SelectionArray, Stream, collect
 from .term import Env, as_bool, as_datum, as_func
@@ -186,8 +187,6 @@ def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Await
 
 def body_is_literal_object(f: FuncVal) -> bool:
     """Whether a function's body is an object literal (MAKE_OBJ, or a datum)."""
-    from ..datum.ql2 import TermType
-
     func = f.term
     if func is None or len(func.args) < 2:
         return False

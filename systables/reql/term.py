@@ -447,9 +447,13 @@ def check_pseudo(obj: dict, literal_ok: bool = False) -> Any:
     raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{rt}>`.")
 
 
-def check_literal(obj: dict, literal_ok: bool) -> dict:
-    from .terms.objects_core import STRAY_LITERAL
+STRAY_LITERAL = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update "
+    "and cannot nest inside other literals."
+)
 
+
+def check_literal(obj: dict, literal_ok: bool) -> dict:
     if not literal_ok:
         raise ReqlQueryLogicError(STRAY_LITERAL)
     for key in obj:

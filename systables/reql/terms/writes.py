@@ -21,7 +21,7 @@ from ...timeslice import yield_now
 from ...datum.errors import ReqlError, ReqlInterrupted, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...system.base import RowChange
-from ..seq import seq_of
+from ..seq import seq_of, typed_error
 from ..stream import Stream
 from ..tables import TableVal, primary_key_error
 from ..term import MISSING, Env, Term, as_datum, as_str, func_or_constant, term
@@ -245,6 +245,10 @@ class Writer:
                 if not recoverable(e):
                     raise
                 result.error(e.message, old, old)
+                return
+            err = replacement_error(self.table.primary_key, key, old, new)  # the hook's value, checked
+            if err is not None:
+                result.error(err, old, old)
                 return
         if new is None:
             if old is None:
@@ -652,8 +656,6 @@ def summaries_of(d: Any) -> list:
     if type(d) is dict and D.REQL_TYPE not in d:
         return [d]
     if type(d) is not list:
-        from ..seq import typed_error
-
         raise typed_error(d, f"Expected type ARRAY but found {D.type_name(d)}.")
     for x in d:
         if type(x) is not dict:
