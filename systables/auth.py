@@ -158,7 +158,7 @@ def parse_permissions(value: Any, global_scope: bool) -> dict[str, bool | None]:
     """A permissions object as ``grant`` and ``rethinkdb.permissions`` take it:
     booleans set a permission, ``null`` unsets it."""
     if type(value) is not dict or D.REQL_TYPE in value:
-        raise PermissionsFormatError(f"Expected an object; got {D.print_datum(value)}")
+        raise PermissionsFormatError(f"Expected an object, got {D.print_datum(value)}.")
     allowed = PERMISSIONS if global_scope else PERMISSIONS[:3]
     extra = sorted(k for k in value if k not in PERMISSIONS)
     if extra:
@@ -168,7 +168,7 @@ def parse_permissions(value: Any, global_scope: bool) -> dict[str, bool | None]:
     changes: dict[str, bool | None] = {}
     for perm, v in value.items():
         if v is not None and type(v) is not bool:
-            raise PermissionsFormatError(f"Expected a boolean or `null` for `{perm}`, got {D.print_datum(v)}.")
+            raise PermissionsFormatError(f"Expected a boolean or null for `{perm}`, got {D.print_datum(v)}.")
         changes[perm] = v
     return changes
 

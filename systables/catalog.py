@@ -6,12 +6,14 @@ database is not stored: it is the system database (see systables/system/).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from .datum import fmt_num, type_name
 from .datum.errors import ReqlOpFailedError, ReqlQueryLogicError
+from .datum.ql2 import TermType
 
 if TYPE_CHECKING:
     from .node import Node
@@ -46,6 +48,16 @@ MAX_SHARDS = 64
 SERVER_TAGS = {"default": 1}  # tag -> servers carrying it
 
 
+class OptionError:
+    """Marks an error as being about one option's value (``error.option``): the
+    term reporting it points RethinkDB's backtrace at that optarg."""
+
+    @staticmethod
+    def about(option: str, error: Exception) -> Exception:
+        error.option = option  # type: ignore[attr-defined]
+        return error
+
+
 def check_replication(
     shards: Any = None,
     replicas: Any = None,
@@ -55,7 +67,10 @@ def check_replication(
     """Validate the options (None = not given); returns replicas per server tag."""
     if shards is not None:
         check_shards(shards)
-    per_tag = replicas_per_tag(replicas, primary_replica_tag, nonvoting_replica_tags)
+    try:
+        per_tag = replicas_per_tag(replicas, primary_replica_tag, nonvoting_replica_tags)
+    except ReqlQueryLogicError as e:
+        raise OptionError.about("replicas", e)
     primary = "default" if primary_replica_tag is None else primary_replica_tag
     if primary not in per_tag:
         raise ReqlOpFailedError(
@@ -83,11 +98,14 @@ def check_replication(
 
 
 def check_shards(shards: Any) -> int:
-    n = whole_number(shards)
-    if n < 1:
-        raise ReqlQueryLogicError("Every table must have at least one shard.")
+    try:
+        n = whole_number(shards)
+        if n < 1:
+            raise ReqlQueryLogicError("Every table must have at least one shard.")
+    except ReqlQueryLogicError as e:
+        raise OptionError.about("shards", e)
     if n > MAX_SHARDS:
-        raise ReqlQueryLogicError(f"Maximum number of shards is {MAX_SHARDS}.")
+        raise ReqlOpFailedError(f"Maximum number of shards is {MAX_SHARDS}.")
     return n
 
 
@@ -138,6 +156,61 @@ def whole_number(v: Any) -> int:
     return v
 
 
+# ---------------------------------------------------------------------------
+# Write hooks, kept with the tables' configuration (``table_config``'s
+# ``write_hook``) under the table's id; ReQL compiles and runs them.
+
+WRITE_HOOK_META = "write_hook/"
+WRITE_HOOK_PREFIX = b"$reql_write_hook_function$"
+WRITE_HOOK_VERSION = 1
+FUNC_TERM = int(TermType.FUNC)
+
+
+class WriteHooks:
+    """Each table's hook as stored: its function in wire form and its text,
+    read once from storage and cached."""
+
+    def __init__(self, storage: "Storage") -> None:
+        self.storage = storage
+        self.cache: dict[str, dict | None] = {}
+
+    def get(self, table_id: str) -> dict | None:
+        """``{"func": wire function, "query": text}``, or None."""
+        if table_id not in self.cache:
+            self.cache[table_id] = self.storage.get_meta(WRITE_HOOK_META + table_id)
+        return self.cache[table_id]
+
+    def set(self, table_id: str, hook: dict | None) -> None:
+        if hook is None:
+            self.storage.delete_meta(WRITE_HOOK_META + table_id)
+        else:
+            self.storage.put_meta(WRITE_HOOK_META + table_id, hook)
+        self.cache[table_id] = hook
+
+    def row(self, table_id: str) -> dict | None:
+        """``get_write_hook()`` and ``table_config``'s ``write_hook``."""
+        hook = self.get(table_id)
+        if hook is None:
+            return None
+        return {"function": write_hook_binary(hook["func"]), "query": hook["query"]}
+
+
+def write_hook_binary(func: Any) -> bytes:
+    payload = {"v": WRITE_HOOK_VERSION, "func": func}
+    return WRITE_HOOK_PREFIX + json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def write_hook_function(blob: bytes) -> Any:
+    """The wire function of a ``get_write_hook`` binary; ValueError if it is not one."""
+    if not blob.startswith(WRITE_HOOK_PREFIX):
+        raise ValueError("not a write hook function")
+    payload = json.loads(blob[len(WRITE_HOOK_PREFIX):].decode())
+    func = payload["func"] if type(payload) is dict else None
+    if payload.get("v") != WRITE_HOOK_VERSION or type(func) is not list or not func or func[0] != FUNC_TERM:
+        raise ValueError("not a write hook definition")
+    return func
+
+
 class Catalog:
     """Names of databases and tables, and the config/status rows describing them
     (shared by the admin terms and the system tables)."""
@@ -145,6 +218,7 @@ class Catalog:
     def __init__(self, storage: "Storage", node: "Node") -> None:
         self.storage = storage
         self.node = node
+        self.write_hooks = WriteHooks(storage)
         self._by_name: tuple[dict, dict] = ({}, {})
         self._names_version = -1
 
@@ -229,10 +303,7 @@ class Catalog:
         }
 
     def write_hook_row(self, t: "TableMeta") -> Any:
-        hook = getattr(t, "write_hook", None)
-        if not hook:
-            return None
-        return {"function": hook["function"], "query": hook["query"]}
+        return self.write_hooks.row(t.id)
 
     def table_status_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
         server = self.node.ref(identifier_format)

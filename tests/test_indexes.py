@@ -85,10 +85,13 @@ def test_rename_with_and_without_overwrite(r, conn, tbl):
     tbl.index_create("b").run(conn)
     tbl.index_wait().run(conn)
     assert tbl.index_rename("a", "a").run(conn) == {"renamed": 0}
-    with pytest.raises(ReqlOpFailedError, match=f"Index `b` already exists on table `{name}`"):
+    # without overwrite RethinkDB checks both names at once and names both
+    with pytest.raises(ReqlOpFailedError, match=f"Index `a` does not exist or index `b` already exists on table `{name}`"):
         tbl.index_rename("a", "b").run(conn)
-    with pytest.raises(ReqlOpFailedError, match=f"Index `zz` does not exist on table `{name}`"):
+    with pytest.raises(ReqlOpFailedError, match=f"Index `zz` does not exist or index `c` already exists on table `{name}`"):
         tbl.index_rename("zz", "c").run(conn)
+    with pytest.raises(ReqlOpFailedError, match=f"Index `zz` does not exist on table `{name}`"):
+        tbl.index_rename("zz", "c", overwrite=True).run(conn)
     with pytest.raises(ReqlQueryLogicError, match="Index name conflict: `id` is the name of the primary key"):
         tbl.index_rename("a", "id").run(conn)
     assert tbl.index_rename("a", "c").run(conn) == {"renamed": 1}

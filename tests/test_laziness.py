@@ -121,7 +121,10 @@ def test_materialising_the_table_hits_the_array_limit(big):
     r, conn, tbl = big
     with pytest.raises(ReqlResourceLimitError) as info:
         tbl.order_by(lambda row: row["id"] % 1000).run(conn, array_limit=5000)
-    assert info.value.message == "Array over size limit `5000`."
+    assert info.value.message == (
+        "Array over size limit `5000`.  To raise the number of allowed elements, modify the "
+        "`array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+    )
     with pytest.raises(ReqlResourceLimitError):
         tbl.group(lambda row: row["id"] % 1000).run(conn, array_limit=10)
     # a terminal needs no array: the rows stream through it

@@ -133,7 +133,7 @@ def test_grant_errors(r, conn, user, db):
     assert e.value.message == "Unexpected key(s) `fly`."
     with pytest.raises(ReqlOpFailedError) as e:
         r.grant(user, {"read": 1}).run(conn)
-    assert e.value.message == "Expected a boolean or `null` for `read`, got 1."
+    assert e.value.message == "Expected a boolean or null for `read`, got 1."
 
 
 def test_permissions_table_shows_and_sets_grants(r, conn, server, user, db):

@@ -5,9 +5,10 @@ and the store without conversion):
 
 * null → ``None``; bool → ``bool``; string → ``str``; array → ``list``;
   object → ``dict``; binary → ``bytes``.
-* number → ``int`` when integral and exactly representable as a double below
-  2**63 (so it is written as a JSON integer, as RethinkDB writes integral
-  doubles), else ``float``.  ``norm_num`` keeps that invariant.
+* number → ``int`` when integral and at most 2**53 in magnitude (so it is
+  written as a JSON integer, as RethinkDB writes such doubles), else
+  ``float`` (RethinkDB writes larger integral doubles as ``1.15e+18``).
+  ``norm_num`` keeps that invariant.
 * pseudo-types other than binary (TIME, GEOMETRY) stay objects with a
   ``$reql_type$`` key, exactly as RethinkDB keeps them internally.
 """
@@ -49,11 +50,10 @@ def norm_num(x: int | float) -> int | float:
     if type(x) is int:
         if -MAX_SAFE <= x <= MAX_SAFE:
             return x
-        f = float(x)  # round like a double would
-        return int(f) if -INT64_LIMIT < f < INT64_LIMIT else f
+        return float(x)  # round like a double would
     if x != x or x in (math.inf, -math.inf):
         raise ReqlQueryLogicError(f"Non-finite number: {fmt_num(x)}")
-    if x.is_integer() and -INT64_LIMIT < x < INT64_LIMIT and not (x == 0 and math.copysign(1, x) < 0):
+    if x.is_integer() and -MAX_SAFE <= x <= MAX_SAFE and not is_negative_zero(x):
         return int(x)
     return x
 
@@ -67,7 +67,7 @@ def fmt_num(x: int | float) -> str:
     if x in (math.inf, -math.inf):
         return "inf" if x > 0 else "-inf"
     if x.is_integer() and abs(x) < 1e16:
-        return str(int(x)) if not (x == 0 and math.copysign(1, x) < 0) else "-0"
+        return str(int(x)) if not is_negative_zero(x) else "-0"
     return repr(x).replace("e+", "e+")
 
 
@@ -225,9 +225,14 @@ def json_number(x: int | float) -> str:
     if type(x) is int and -MAX_DBL_INT <= x <= MAX_DBL_INT:
         return str(x)
     x = float(x)
-    if x.is_integer() and -MAX_DBL_INT <= x <= MAX_DBL_INT:
+    # -0.0 is integral but not an integer: RethinkDB prints it as a double.
+    if x.is_integer() and -MAX_DBL_INT <= x <= MAX_DBL_INT and not is_negative_zero(x):
         return str(int(x))
     return _rapidjson_double(x)
+
+
+def is_negative_zero(x: int | float) -> bool:
+    return x == 0 and type(x) is float and math.copysign(1, x) < 0
 
 
 def _rapidjson_double(x: float) -> str:
@@ -310,20 +315,25 @@ def print_datum(v: Datum) -> str:
 
 def _print(v: Datum, depth: int) -> str:
     t = type(v)
+    # RethinkDB writes a binary as raw compact JSON: without the line break and
+    # indentation (or the tab after a key) that precede other values.
     if t is list:
         if not v:
             return "[]"
-        pad = "\t" * (depth + 1)
-        inner = ",\n".join(pad + _print(x, depth + 1) for x in v)
-        return "[\n" + inner + "\n" + "\t" * depth + "]"
+        lead = "\n" + "\t" * (depth + 1)
+        inner = ",".join(("" if type(x) is bytes else lead) + _print(x, depth + 1) for x in v)
+        return "[" + inner + "\n" + "\t" * depth + "]"
     if t is dict:
         if not v:
             return "{}"
-        pad = "\t" * (depth + 1)
-        inner = ",\n".join(pad + json_string(k) + ":\t" + _print(x, depth + 1) for k, x in sorted(v.items()))
-        return "{\n" + inner + "\n" + "\t" * depth + "}"
+        lead = "\n" + "\t" * (depth + 1)
+        inner = ",".join(
+            lead + json_string(k) + (":" if type(x) is bytes else ":\t") + _print(x, depth + 1)
+            for k, x in sorted(v.items())
+        )
+        return "{" + inner + "\n" + "\t" * depth + "}"
     if t is bytes:
-        return _print(binary_object(v), depth)
+        return print_json(v)
     if t is MinMaxVal:
         return repr(v)
     return print_json(v)

@@ -69,6 +69,15 @@ class ReqlNonExistenceError(ReqlQueryLogicError):
     error_type = ErrorType.NON_EXISTENCE
 
 
+def array_over_limit(limit: int, term: Any = None) -> ReqlResourceLimitError:
+    """RethinkDB's error for an array longer than the query's ``array_limit``."""
+    return ReqlResourceLimitError(
+        f"Array over size limit `{limit}`.  To raise the number of allowed elements, modify the `array_limit` "
+        "option to `.run` (not available in the Data Explorer), or use an index.",
+        term,
+    )
+
+
 class ReqlOpFailedError(ReqlRuntimeError):
     error_type = ErrorType.OP_FAILED
 

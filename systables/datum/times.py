@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import datum as D
-from .errors import ReqlQueryLogicError
+from .errors import ReqlInternalError, ReqlQueryLogicError
 
 TIME = "TIME"
 UTC = "+00:00"
@@ -41,29 +41,64 @@ def make_time(epoch: float, tz: str = UTC) -> dict:
 # ---------------------------------------------------------------------------
 # Time zones: "Z", "[+-]HH", "[+-]HHMM" or "[+-]HH:MM", stored as "[+-]HH:MM".
 
-def _hours_valid(s: str) -> bool:
-    return len(s) == 2 and s.isdigit() and s.isascii() and int(s) <= 24
+TZ_FORMS = "Valid time zones are `+hh:mm`, `-hh:mm`, `+hhmm`, `-hhmm`, `+hh`, `-hh` and `Z`."
 
 
-def _minutes_valid(s: str) -> bool:
-    return len(s) == 2 and s.isdigit() and s.isascii() and int(s) <= 60
+def malformed(part: str, at: Any = None) -> ReqlQueryLogicError:
+    """A part of a date, time or time zone of the wrong length: RethinkDB words
+    all of them as a time zone problem."""
+    return ReqlQueryLogicError(f"Invalid time zone string `{part}`. {TZ_FORMS}", at)
+
+
+def not_a_digit(part: str, ch: str, at: Any = None) -> ReqlQueryLogicError:
+    return ReqlQueryLogicError(f"Invalid date string `{part}` (got `{ch}` but expected a digit).", at)
+
+
+def garbage(rest: str, kind: str, part: str, at: Any = None) -> ReqlQueryLogicError:
+    return ReqlQueryLogicError(f"Garbage characters `{rest}` at end of {kind} string `{part}`.", at)
+
+
+def check_digits(part: str, positions: range | tuple, at: Any = None) -> None:
+    for i in positions:
+        if i < len(part) and not ("0" <= part[i] <= "9"):
+            raise not_a_digit(part, part[i], at)
 
 
 def sanitize_tz(tz: str, at: Any = None) -> str:
+    """``Z``, ``[+-]hh``, ``[+-]hhmm`` or ``[+-]hh:mm`` as ``[+-]hh:mm``, checked
+    in RethinkDB's order: sign, digits, trailing characters, length, range."""
     if tz == "Z":
         return UTC
     if not tz or tz[0] not in "+-":
         raise ReqlQueryLogicError(f"Timezone `{tz}` does not start with `-` or `+`.", at)
-    body = tz[1:]
-    if len(body) == 2 and _hours_valid(body):
-        hh, mm = body, "00"
-    elif len(body) == 4 and _hours_valid(body[:2]) and _minutes_valid(body[2:]):
-        hh, mm = body[:2], body[2:]
-    elif len(body) == 5 and body[2] == ":" and _hours_valid(body[:2]) and _minutes_valid(body[3:]):
-        hh, mm = body[:2], body[3:]
-    else:
-        raise ReqlQueryLogicError(f"`{tz}` is not a valid time offset.", at)
+    extended = len(tz) > 3 and tz[3] == ":"
+    longest = 6 if extended else 5
+    check_digits(tz, (1, 2, 4, 5) if extended else (1, 2, 3, 4), at)
+    if len(tz) > longest:
+        raise garbage(tz[longest:], "timezone", tz, at)
+    if len(tz) not in ((6,) if extended else (3, 5)):
+        raise malformed(tz, at)
+    hh, mm = tz[1:3], (tz[4:6] if extended else tz[3:5] or "00")
+    if int(hh) > 24:
+        raise ReqlQueryLogicError(f"Hours out of range in `{tz}`.", at)
+    if int(mm) > 59:
+        raise ReqlQueryLogicError(f"Minutes out of range in `{tz}`.", at)
     out = f"{tz[0]}{hh}:{mm}"
+    if out == "-00:00":
+        raise ReqlQueryLogicError(f"`{tz}` is not a valid time offset.", at)
+    return out
+
+
+def loose_tz(tz: str, at: Any = None) -> str:
+    """``iso8601``'s ``default_timezone``: RethinkDB hands it to its date library
+    without the checks of ``sanitize_tz`` (``-00`` passes; a bad offset fails
+    later, when the time is built)."""
+    m = re.fullmatch(r"([+-])(\d\d)(?::?(\d\d))?", tz)
+    if tz == "Z" or m is None:
+        if tz == "Z":
+            return UTC
+        raise ReqlQueryLogicError(f"Invalid ISO 8601 timezone: `{tz}+00`.", at)
+    out = f"{m[1]}{m[2]}:{m[3] or '00'}"
     return UTC if out == "-00:00" else out
 
 
@@ -80,7 +115,11 @@ def check_time_pseudo(obj: dict) -> dict:
     problem = _time_object_problem(obj)
     if problem:
         raise ReqlQueryLogicError(f"Invalid time object constructed ({problem}):\n{D.print_datum(obj)}")
-    tz = sanitize_tz(obj["timezone"])
+    try:
+        tz = sanitize_tz(obj["timezone"])
+    except ReqlQueryLogicError:
+        problem = f"invalid timezone string `{D.print_json(obj['timezone'])}`"
+        raise ReqlQueryLogicError(f"Invalid time object constructed ({problem}):\n{D.print_datum(obj)}") from None
     epoch = D.norm_num(sanitize_epoch(obj["epoch_time"]))
     if tz == obj.get("timezone") and epoch == obj["epoch_time"] and type(epoch) is type(obj["epoch_time"]):
         return obj
@@ -163,13 +202,15 @@ def time_logic_error(what: str, at: Any = None) -> ReqlQueryLogicError:
 
 
 def check_year(year: int, at: Any = None) -> None:
+    """The years a time's fields can be read in."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise time_logic_error("Year is out of valid range: 1400..10000", at)
 
 
 def check_date(year: int, month: int, day: int, at: Any = None) -> None:
-    """Boost's checks, in Boost's order, with Boost's messages."""
-    check_year(year, at)
+    """Boost's checks when a date is built, in Boost's order, with Boost's messages."""
+    if not MIN_YEAR <= year <= MAX_YEAR - 1:
+        raise time_logic_error("Year is out of valid range: 1400..9999", at)
     if not 1 <= month <= 12:
         raise time_logic_error("Month number is out of range 1..12", at)
     if not 1 <= day <= 31:
@@ -233,8 +274,12 @@ def time_from_fields(
     year: int, month: int, day: int, hours: int, minutes: int, seconds: float, tz: str, at: Any = None
 ) -> dict:
     check_date(year, month, day, at)
+    offset_ms = tz_offset_ms(tz)
+    if abs(offset_ms) >= MS_PER_DAY:
+        raise time_logic_error(f"Offset out of range: {tz[1:]}:00", at)
+    # Hours, minutes and seconds past their range carry over, as in Boost.
     local = days_from_civil(year, month, day) * 86400 + hours * 3600 + minutes * 60 + seconds
-    return make_time(local - tz_offset_ms(tz) / 1000, tz)
+    return make_time(local - offset_ms / 1000, tz)
 
 
 def to_iso8601(t: dict, at: Any = None) -> str:
@@ -248,87 +293,93 @@ def to_iso8601(t: dict, at: Any = None) -> str:
     )
 
 
-_DATE_FORMS = [
-    re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"),
-    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
-    re.compile(r"(?P<y>\d{4})-(?P<yd>\d{3})"),
-    re.compile(r"(?P<y>\d{4})(?P<yd>\d{3})"),
-    re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})"),
-    re.compile(r"(?P<y>\d{4})"),
-]
-_TIME_FORMS = [
-    re.compile(r"(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}(?:\.\d+)?)"),
-    re.compile(r"(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2}(?:\.\d+)?)"),
-    re.compile(r"(?P<h>\d{2}):(?P<mi>\d{2})"),
-    re.compile(r"(?P<h>\d{2})(?P<mi>\d{2})"),
-    re.compile(r"(?P<h>\d{2})"),
-]
-_TZ_RE = re.compile(r"Z|[+-]\d{2}(?::?\d{2})?")
-
-
-def _full_match(forms: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
-    for form in forms:
-        m = form.fullmatch(text)
-        if m:
-            return m
-    return None
-
-
-def _split_iso(s: str) -> tuple[str, str, str | None]:
-    """Split ``date[Ttime[tz]]`` into its three parts (tz None when absent)."""
-    date, sep, rest = s.partition("T")
-    if not sep:
-        return date, "", None
-    m = re.search(r"[Z+-]", rest)
-    if m is None:
-        return date, rest, None
-    return date, rest[: m.start()], rest[m.start():]
+WEEK_DATES = (
+    "Due to limitations in the boost time library we use for parsing, we cannot support ISO week dates "
+    "right now.  Sorry about that!  Please use years, calendar dates, or ordinal dates instead."
+)
 
 
 def parse_iso8601(s: str, default_tz: str | None, at: Any = None) -> dict:
-    if not s.isascii():
-        raise _bad_iso(s, at)
-    date_s, time_s, tz_s = _split_iso(s)
-    date_m = _full_match(_DATE_FORMS, date_s)
-    time_m = _full_match(_TIME_FORMS, time_s) if time_s else None
-    if date_m is None or (time_s and time_m is None) or (tz_s is not None and not _TZ_RE.fullmatch(tz_s)):
-        raise _bad_iso(s, at)
-    if tz_s is None:
-        if default_tz is None:
-            raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.", at)
-        tz = default_tz
-    else:
+    """``date[Ttime[tz]]``, parsed as RethinkDB parses it, with its messages."""
+    date_s, sep, rest = s.partition("T")
+    year, month, day, day_of_year = _parse_date(date_s, at)
+    seconds: int | float = 0
+    tz_s = None
+    if sep:
+        m = re.search(r"[-+Z]", rest)
+        time_s, tz_s = (rest, None) if m is None else (rest[: m.start()], rest[m.start():])
+        seconds = _parse_time(time_s, at)
+    if tz_s is not None:
         tz = sanitize_tz(tz_s, at)
-    year, month, day = _date_of(date_m, at)
-    hours, minutes, seconds = _time_of(time_m, at)
-    return time_from_fields(year, month, day, hours, minutes, seconds, tz, at)
+    elif default_tz is not None:
+        tz = loose_tz(default_tz, at)  # looked at only when the text has no time zone
+    else:
+        raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.", at)
+    if day_of_year is not None:
+        check_date(year, 1, 1, at)
+        if not 1 <= day_of_year <= 366:
+            raise ReqlInternalError("Unexpected exception: Day of year value is out of range 1..366")
+        # day 366 of a common year is the next January 1st, as in Boost
+        year, month, day = civil_from_days(days_from_civil(year, 1, 1) + day_of_year - 1)
+    return time_from_fields(year, month, day, 0, 0, seconds, tz, at)
 
 
-def _date_of(m: re.Match[str], at: Any) -> tuple[int, int, int]:
-    year = int(m["y"])
-    parts = m.groupdict()
-    if parts.get("yd") is not None:
-        check_year(year, at)
-        day_of_year = int(parts["yd"])
-        if not 1 <= day_of_year <= (366 if is_leap(year) else 365):
-            raise time_logic_error("Day of year value is out of range 1..366", at)
-        return civil_from_days(days_from_civil(year, 1, 1) + day_of_year - 1)
-    month = int(parts["m"]) if parts.get("m") else 1
-    day = int(parts["d"]) if parts.get("d") else 1
-    return year, month, day
+def _parse_date(d: str, at: Any) -> tuple[int, int, int, int | None]:
+    """(year, month, day, day of year or None) of ``YYYY``, ``YYYY-MM``,
+    ``YYYY-MM-DD``, ``YYYYMMDD``, ``YYYY-DDD`` or ``YYYYDDD``."""
+    if "W" in d:
+        raise ReqlQueryLogicError(WEEK_DATES, at)
+    extended = len(d) > 4 and d[4] == "-"
+    longest = 10 if extended else 8
+    for i, ch in enumerate(d[:longest]):
+        if extended and i == 4:
+            continue
+        if extended and i == 7 and len(d) > 8:
+            if ch != "-":
+                raise ReqlQueryLogicError(f"Date string `{d}` must have 0 or 2 hyphens.", at)
+            continue
+        if not "0" <= ch <= "9":
+            raise not_a_digit(d, ch, at)
+    if len(d) > longest:
+        raise garbage(d[longest:], "date", d, at)
+    digits = d.replace("-", "")
+    year = int(digits[:4]) if len(digits) >= 4 else 0
+    if len(d) == 4:
+        return year, 1, 1, None
+    if len(d) == (7 if extended else 8) or (extended and len(d) == 10):
+        month = int(digits[4:6])
+        return year, month, int(digits[6:8]) if len(digits) >= 8 else 1, None
+    if len(d) == (8 if extended else 7):
+        return year, 1, 1, int(digits[4:7])
+    raise malformed(d, at)
 
 
-def _time_of(m: re.Match[str] | None, at: Any) -> tuple[int, int, float]:
-    if m is None:
-        return 0, 0, 0
-    parts = m.groupdict()
-    hours = int(parts["h"])
-    minutes = int(parts["mi"]) if parts.get("mi") else 0
-    seconds = float(parts["s"]) if parts.get("s") else 0
-    if hours > 23 or minutes > 59 or seconds >= 61:
-        raise time_logic_error("Time of day is out of range", at)
-    return hours, minutes, seconds
-
-
-def _bad_iso(s: str, at: Any) -> ReqlQueryLogicError:
-    return ReqlQueryLogicError(f"Invalid date string `{s}` (expected an ISO 8601 date and time).", at)
+def _parse_time(t: str, at: Any) -> int | float:
+    """Seconds into the day of ``hh``, ``hhmm``, ``hhmmss``, ``hh:mm`` or
+    ``hh:mm:ss`` (seconds may have a fraction); no range check, as in Boost."""
+    extended = len(t) > 2 and t[2] == ":"
+    positions = (0, 1, 3, 4, 6, 7) if extended else (0, 1, 2, 3, 4, 5)
+    longest = 8 if extended else 6
+    for i, ch in enumerate(t[:longest]):
+        if extended and i == 2:
+            continue
+        if extended and i == 5:
+            if ch != ":":
+                raise ReqlQueryLogicError(f"Time string `{t}` must have 0 or 2 colons.", at)
+            continue
+        if i in positions and not "0" <= ch <= "9":
+            raise not_a_digit(t, ch, at)
+    fraction = ""
+    if len(t) > longest:
+        if t[longest] != ".":
+            raise garbage(t[longest:], "time", t, at)
+        fraction = t[longest + 1:]
+        check_digits(t, range(longest + 1, len(t)), at)
+    elif len(t) not in ((5, 8) if extended else (2, 4, 6)):
+        raise malformed(t, at)
+    digits = t[:longest].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    seconds: int | float = int(digits[4:6] or 0)
+    if fraction:
+        seconds = D.norm_num(seconds + float("0." + fraction))
+    return hours * 3600 + minutes * 60 + seconds

@@ -55,16 +55,16 @@ class Compiler:
                 node = datum_node(value, longest[0])
         if node is None:
             if t is list:
-                node = self._compile_term(raw, depth)
+                node = self._compile_term(raw, depth, parent, frame)
             elif t is dict:
-                node = self._compile_object(raw, depth)
+                node = self._compile_object(raw, depth, parent, frame)
             else:
                 node = datum_node(datum_from_wire(raw))
         node.parent = parent
         node.frame = frame
         return node
 
-    def _compile_term(self, raw: list, depth: int) -> Term:
+    def _compile_term(self, raw: list, depth: int, parent: Term | None = None, frame: int | str | None = None) -> Term:
         if not raw or len(raw) > 3:
             raise ReqlCompileError(f"Expected an array of 1 to 3 elements, but found {len(raw)}.")
         tt = raw[0]
@@ -92,6 +92,7 @@ class Compiler:
             raise ReqlCompileError(unsupported_term_message(tt))
         node = cls.__new__(cls)
         Term.__init__(node, [], {})
+        node.parent, node.frame = parent, frame  # known now, so errors below can mark this term
         self._check_placement(tt, node)
         if tt in WRITE_FORBIDDING_TERMS or tt == _FUNC:
             node.args = [self._compile_arg(tt, args_raw, a, node, i, depth) for i, a in enumerate(args_raw)]
@@ -108,7 +109,10 @@ class Compiler:
                 for a in node.args:
                     a.parent = node
                 return spliced
-        node.check()
+        try:
+            node.check()
+        except ReqlCompileError as e:
+            raise e.at(node)  # an arity error marks the term itself
         setup = getattr(cls, "setup", None)
         if setup is not None:
             setup(node, self)
@@ -132,8 +136,9 @@ class Compiler:
         finally:
             self.writes_legal, self.implicit_depth = saved
 
-    def _compile_object(self, raw: dict, depth: int) -> Term:
+    def _compile_object(self, raw: dict, depth: int, parent: Term | None = None, frame: int | str | None = None) -> Term:
         node = basic.MakeObject([], {})
+        node.parent, node.frame = parent, frame
         node.optargs = {k: self.compile(v, node, k, depth + 1) for k, v in raw.items()}
         if all(type(v) is basic.Datum for v in node.optargs.values()):
             value = {k: v.value for k, v in node.optargs.items()}

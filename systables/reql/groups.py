@@ -60,19 +60,32 @@ async def feed_groups(gs: GroupedStream, sink: Callable[[Any, Any], Awaitable[No
     await feed(gs.src, on_batch, at)
 
 
+GROUPED_OVER_LIMIT = "Grouped data over size limit `{}`.  Try putting a reduction (like `.reduce` or `.count`) on the end."
+
+
+def too_many_groups(limit: int, at: Any) -> ReqlResourceLimitError:
+    return ReqlResourceLimitError(f"Too many groups (> {limit}).", at)
+
+
 async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> GroupedData:
-    """Every group's rows as an array, each within the array limit."""
+    """Every group's rows as an array: RethinkDB holds them to the array limit
+    all together, and the number of groups too."""
     groups: dict[Any, tuple[Any, list]] = {}
     limit = ctx.array_limit
+    total = 0
 
     async def add(key: Any, row: Any) -> None:
+        nonlocal total
         h = D.hashable(key)
         entry = groups.get(h)
         if entry is None:
+            if len(groups) >= limit:
+                raise too_many_groups(limit, at)
             entry = groups[h] = (key, [])
         entry[1].append(row)
-        if len(entry[1]) > limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", at)
+        total += 1
+        if total > limit:
+            raise ReqlResourceLimitError(GROUPED_OVER_LIMIT.format(limit), at)
 
     await feed_groups(gs, add, at)
     return GroupedData(dict(groups))

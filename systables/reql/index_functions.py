@@ -21,7 +21,7 @@ from ..storage import IndexMeta, TableMeta
 from ..timeslice import WouldBlock, run_to_completion
 from .compiler import compile_query
 from .context import QueryContext, Services
-from .term import Env
+from .term import Env, Term
 
 
 class IndexFunctions:
@@ -40,6 +40,10 @@ class IndexFunctions:
         a geo index stores the S2 cells of the geometries instead."""
         values = self.compile_values(func, multi, geo)
         return GeoIndexFunction(values) if geo else values
+
+    def function_term(self, func: Any) -> Term:
+        """A stored function definition (an index's, a write hook's) compiled."""
+        return compile_query(func)
 
     def compile_values(self, func: Any, multi: bool, geo: bool) -> IndexFn:
         """``fn(doc) -> [values of the index function]`` (multi-expanded, invalid keys dropped)."""

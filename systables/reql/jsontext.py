@@ -101,7 +101,7 @@ class _Reader:
         self.value()
         self.skip_ws()
         if self.i < len(self.s):
-            raise ParseError("The document root must not be followed by other values.")
+            raise ParseError("The document root must not follow by other values.")
 
     def value(self) -> None:
         c = self.peek()

@@ -535,3 +535,9 @@ def print_index_query(name: str, function_term: Any, multi: bool, geo: bool) -> 
     suffix = ", {" + ", ".join(options) + "}" if options else ""
     function_js = layout(_render(function_term, 1, False))
     return _utf8_safe("indexCreate('" + str(name) + "', " + function_js + suffix + ")")
+
+
+def print_write_hook_query(function_term: Any) -> str:
+    """The ``query`` field of ``get_write_hook()``, e.g.
+    ``setWriteHook(function(var1, var2, var3) { return var3; })``."""
+    return _utf8_safe("setWriteHook(" + layout(_render(function_term, 1, False)) + ")")

@@ -196,7 +196,8 @@ class Translator:
     def perl_group(self) -> None:
         start = self.i
         rest = self.p[start:]
-        if rest.startswith("(?P") or (rest.startswith("(?<") and not rest.startswith(("(?<=", "(?<!"))):
+        # The RE2 of RethinkDB 2.4 knows only (?P<name>...): (?<name>...) is an invalid operator there.
+        if rest.startswith("(?P"):
             self.named_group(start)
             return
         self.i += 2

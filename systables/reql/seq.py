@@ -11,8 +11,9 @@ from .. import datum as D
 from ..datum.errors import (
     ReqlNonExistenceError,
     ReqlQueryLogicError,
-    ReqlResourceLimitError,
+    array_over_limit,
 )
+from ..datum.ql2 import TermType
 from ..timeslice import release, tick
 from .stream import ArrayStream, SelectionArray, Stream, collect
 from .term import Env, as_bool, as_datum, as_func
@@ -28,19 +29,35 @@ def typed_error(value: Any, message: str, at: Any = None) -> ReqlQueryLogicError
     return (ReqlNonExistenceError if value is None else ReqlQueryLogicError)(message, at)
 
 
-def not_an_object(term_name: str, value: Any, at: Any = None, kind: str = "non-object") -> ReqlQueryLogicError:
-    return typed_error(value, f"Cannot perform {term_name} on a {kind} non-sequence `{D.print_datum(value)}`.", at)
+def not_an_object(term_name: str, value: Any, at: Any = None) -> ReqlQueryLogicError:
+    """``term_name`` met a value that is not an object; a pseudo-type (a time, a
+    geometry) is an object that object terms may not look into."""
+    if is_pseudo_type(value):
+        return opaque_pseudo_type(term_name, value, at)
+    return typed_error(value, f"Cannot perform {term_name} on a non-object non-sequence `{D.print_json(value)}`.", at)
+
+
+def is_pseudo_type(value: Any) -> bool:
+    return type(value) is dict and D.REQL_TYPE in value
+
+
+def opaque_pseudo_type(term_name: str, value: Any, at: Any = None) -> ReqlQueryLogicError:
+    return ReqlQueryLogicError(f"Cannot call `{term_name}` on objects of type `{D.type_name(value)}`.", at)
 
 
 def seq_of(v: Any, at: Any = None) -> list | Stream:
-    """A sequence value: a datum array (eager) or a stream (lazy)."""
+    """A sequence value: a datum array (eager) or a stream (lazy).
+
+    A value that is not a sequence at all is ``at``'s error; a datum that is not
+    an array is the error of the term being evaluated (RethinkDB converts datums
+    at the datum level, so the backtrace marks the term, not its argument)."""
     if type(v) is list or isinstance(v, Stream):
         return v
     if isinstance(v, Val):
         if isinstance(v, SingleSelection):
-            raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v.doc)} to SEQUENCE", at)
+            raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v.doc)} to SEQUENCE")
         raise ReqlQueryLogicError(f"Expected type SEQUENCE but found {v.type_name}:\n{v.describe()}", at)
-    raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE", at)
+    raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE")
 
 
 def eager_items(src: Any) -> list | None:
@@ -71,7 +88,7 @@ async def to_list(env: Env, v: list | Stream, at: Any = None) -> list:
 
 def check_array_limit(env: Env, items: list, at: Any = None) -> list:
     if len(items) > env.ctx.array_limit:
-        raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", at)
+        raise array_over_limit(env.ctx.array_limit, at)
     return items
 
 
@@ -97,11 +114,15 @@ def row_fn(f: FuncVal) -> RowFn:
     return call
 
 
-def field_fn(name: str) -> RowFn:
-    """The ``r.row(name)`` shortcut some terms accept instead of a function."""
+def field_fn(name: str, at: Any = None) -> RowFn:
+    """The ``r.row(name)`` shortcut some terms accept instead of a function;
+    its errors are those of the argument naming the field (``at``)."""
     async def call(row: Any) -> Any:
         await tick()
-        return get_field(row, name)
+        try:
+            return get_field(row, name)
+        except ReqlQueryLogicError as e:
+            raise e.at(at)
 
     return call
 
@@ -114,7 +135,7 @@ def value_fn(v: Any, at: Any = None) -> RowFn:
         return row_fn(v)
     v = as_datum(v, at)
     if type(v) is str:
-        return field_fn(v)
+        return field_fn(v, at)
     error = ReqlNonExistenceError if v is None else ReqlQueryLogicError
     message = f"Expected type STRING but found {D.type_name(v)}."
 
@@ -142,15 +163,17 @@ EMPTY_ERROR = "Empty ERROR term outside a default block."
 
 
 def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Awaitable[bool]] | None = None) -> RowFn:
-    """filter's predicate: a function or a value; an object result is matched against
-    the row.  Where a field is missing the row fails, unless ``on_missing`` (filter's
-    ``default``) decides."""
+    """filter's predicate: a function or a value.  An object is matched against the
+    row when it is the value itself or literally the function's body; any other
+    object result is just truthy (as RethinkDB's ``filter_call``).  Where a field is
+    missing the row fails, unless ``on_missing`` (filter's ``default``) decides."""
     f = v if isinstance(v, FuncVal) else None
     const = None if f is not None else as_datum(v)
+    match_objects = f is None or body_is_literal_object(f)
 
     async def base(row: Any) -> bool:
         result = as_datum(await f(row)) if f is not None else const
-        if type(result) is dict:
+        if match_objects and type(result) is dict:
             return filter_match(result, row)
         return as_bool(result)
 
@@ -162,6 +185,14 @@ def filter_predicate(v: Any, on_missing: Callable[[ReqlNonExistenceError], Await
 
     predicate.deterministic = f is None or f.deterministic  # type: ignore[attr-defined]  # changefeeds ask
     return predicate
+
+
+def body_is_literal_object(f: FuncVal) -> bool:
+    """Whether a function's body is an object literal (MAKE_OBJ, or a datum)."""
+    func = f.term
+    if func is None or len(func.args) < 2:
+        return False
+    return func.args[1].tt in (TermType.MAKE_OBJ, TermType.DATUM)
 
 
 def filter_match(pattern: Any, value: Any) -> bool:
@@ -228,11 +259,17 @@ MERGE_STEP = 256  # rows merged between two ticks
 
 async def sort_rows(rows: list, keys: list[RowFn], descending: list[bool]) -> list:
     """Stable sort of ``rows`` by the key functions (RethinkDB's order; a missing
-    key first, or last when descending)."""
-    decorated = []
-    for row in rows:
+    key first, or last when descending).
+
+    RethinkDB computes keys as its sort compares rows, so a single row needs no
+    key and the first rows compared are the second and the first: keys are
+    computed in that order, so that a failing key fails on the same row."""
+    if len(rows) < 2:
+        return list(rows)
+    decorated: list = [None] * len(rows)
+    for i in (1, 0, *range(2, len(rows))):
         await tick()
-        decorated.append(([sort_key(await k(row)) for k in keys], row))
+        decorated[i] = ([sort_key(await k(rows[i])) for k in keys], rows[i])
     for i in range(len(keys) - 1, -1, -1):
         decorated = await stable_sort(decorated, lambda kr, i=i: kr[0][i], descending[i])
     out = []

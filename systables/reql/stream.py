@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable
 
-from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from ..datum.errors import ReqlQueryLogicError, array_over_limit
 from ..timeslice import yield_now
 from .values import Val
 
@@ -83,7 +83,10 @@ class Stream(Val):
         return False
 
     def describe(self) -> str:
-        return self.typeof_name.lower()
+        """How RethinkDB shows a sequence in type errors: a selection names its table."""
+        if self.table is not None:
+            return f"SELECTION ON table({self.table.name})"
+        return "VALUE SEQUENCE"
 
     def is_infinite(self) -> bool:
         return False
@@ -209,11 +212,19 @@ class FilterStream(Stream):
 
 
 class ConcatMapStream(Stream):
+    """Each source row mapped to an array or a stream, concatenated in order.
+
+    A row mapped to a stream is drained before the rest of its source batch
+    is mapped, so the batch's remaining rows are kept in ``pending``.
+    """
+
     def __init__(self, src: Stream, fn: Callable[[Any], Awaitable[Any]], to_stream: Callable[[Any], Stream]) -> None:
         self.src = src
         self.fn = fn
         self.to_stream = to_stream
         self.inner: Stream | None = None
+        self.pending: list = []
+        self.pos = 0
 
     def is_infinite(self) -> bool:
         return self.src.is_infinite()
@@ -225,41 +236,34 @@ class ConcatMapStream(Stream):
                 if b is not None:
                     return b
                 self.inner = None
-            batch = await self.src.next_batch()
-            if batch is None:
-                return None
-            if not batch:
-                return batch
-            out: list = []
-            for x in batch:
-                v = await self.fn(x)
-                if type(v) is list:
-                    out.extend(v)
-                else:
-                    if out:
-                        # keep order: drain the pending rows first, then this stream
-                        self.inner = _Prepend(out, self.to_stream(v))
-                        out = []
-                        break
-                    self.inner = self.to_stream(v)
-                    break
+            if self.pos >= len(self.pending):
+                batch = await self.src.next_batch()
+                if batch is None:
+                    return None
+                if not batch:
+                    return batch  # a changefeed with nothing new yet
+                self.pending, self.pos = batch, 0
+            out = await self._map_pending()
             if out:
-                return out
+                return out  # a stream met meanwhile is drained by the next call
+
+    async def _map_pending(self) -> list:
+        """Map pending rows up to the first one whose result is a stream."""
+        out: list = []
+        while self.pos < len(self.pending):
+            v = await self.fn(self.pending[self.pos])
+            self.pos += 1
+            if type(v) is list:
+                out.extend(v)
+            else:
+                self.inner = self.to_stream(v)
+                break
+        return out
 
     def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
         self.src.close()
-
-
-class _Prepend(Stream):
-    def __init__(self, first: list, rest: Stream) -> None:
-        self.first: list | None = first
-        self.rest = rest
-
-    async def next_batch(self) -> list | None:
-        if self.first is not None:
-            b, self.first = self.first, None
-            return b
-        return await self.rest.next_batch()
 
 
 class SliceStream(Stream):
@@ -583,4 +587,4 @@ async def collect(s: Stream, limit: int, at: Any = None) -> list:
         out.extend(b)
         if len(out) > limit:
             s.close()
-            raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", at)
+            raise array_over_limit(limit, at)

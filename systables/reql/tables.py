@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import datum as D
-from ..datum.errors import ReqlOpFailedError, ReqlQueryLogicError
+from ..datum.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 from ..storage import BadKeyType, KeyTooLong
 from ..storage.keys import check_pk
 from .stream import Pacer, Stream
@@ -45,7 +45,8 @@ class SystemBackend(Protocol):
 # Primary keys (datum_t::print_primary): RethinkDB's rules and messages.
 
 def primary_key_error(key: Any) -> str | None:
-    """Why ``key`` cannot be a primary key, in RethinkDB's words; None if it can."""
+    """Why ``key`` cannot be a primary key, in RethinkDB's words; None if it can.
+    ``r.minval``/``r.maxval`` pass: they name no row (writes refuse them apart)."""
     t = type(key)
     if t is str:
         if "\x00" in key:
@@ -53,44 +54,80 @@ def primary_key_error(key: Any) -> str | None:
         if len(key) > MAX_KEY_CHARS // 4 and len(key.encode()) > MAX_KEY_CHARS:
             return key_too_long(key)
         return None
-    if t is int or t is float:
+    if t is int or t is float or t is D.MinMaxVal:
         return None
-    bad = _bad_key_part(key)
+    bad = bad_key(key, PRIMARY)
     if bad is not None:
-        return bad
+        return bad[0]
+    if contains_minmax(key):
+        return None
     try:
         check_pk(key)
     except KeyTooLong:
         return key_too_long(key)
     except BadKeyType as e:
-        return bad_key_type(e.key)
+        return bad_key_message(e.key, PRIMARY)
     return None
 
 
-def _bad_key_part(key: Any) -> str | None:
-    """Type and NUL-byte checks of a non-scalar key, element by element."""
+PRIMARY, SECONDARY = "primary", "secondary"
+ARRAY_KEY = "Array keys can only contain numbers, strings, bools,  pseudotypes, or arrays"
+
+
+def bad_key(key: Any, kind: str, in_array: bool = False) -> tuple[str, Any] | None:
+    """RethinkDB's type and NUL-byte checks of a key (``print_primary`` /
+    ``print_secondary``): the message and the offending value, or None."""
     t = type(key)
     if t is list:
         for item in key:
-            err = _bad_key_part(item)
-            if err is not None:
-                return err
+            bad = bad_key(item, kind, True)
+            if bad is not None:
+                return bad
         return None
-    if t is str:
-        return nul_byte_error(key) if "\x00" in key else None
-    if t is bool or t is int or t is float or t is bytes:
+    if t is str:  # only primary keys refuse NUL bytes
+        return (nul_byte_error(key), key) if kind == PRIMARY and "\x00" in key else None
+    if t is bool or t is int or t is float or t is bytes or t is D.MinMaxVal:
         return None
-    if t is dict and key.get(D.REQL_TYPE) == "TIME":
-        return None
-    if t is dict and key.get(D.REQL_TYPE) == "GEOMETRY":
-        return GEOMETRY_KEY
-    return bad_key_type(key)
+    if t is dict:
+        rt = key.get(D.REQL_TYPE)
+        if rt == "TIME":
+            return None
+        if rt == "GEOMETRY":
+            return GEOMETRY_KEY, key
+    return bad_key_message(key, kind, in_array), key
 
 
-def bad_key_type(key: Any) -> str:
-    name = "MINVAL" if key is D.MINVAL else "MAXVAL" if key is D.MAXVAL else D.type_name(key)
-    shown = repr(key) if isinstance(key, D.MinMaxVal) else D.print_datum(key)
-    return f"Primary keys must be either a number, string, bool, pseudotype or array (got type {name}):\n{shown}"
+def bad_key_message(key: Any, kind: str, in_array: bool = False) -> str:
+    name = D.type_name(key)
+    if in_array:
+        return f"{ARRAY_KEY} (got {D.print_datum(key)} of type {name})."
+    if kind == SECONDARY:
+        return f"Secondary keys must be a number, string, bool, pseudotype, or array (got {D.print_datum(key)} of type {name})."
+    return f"Primary keys must be either a number, string, bool, pseudotype or array (got type {name}):\n{D.print_datum(key)}"
+
+
+def contains_minmax(key: Any) -> bool:
+    t = type(key)
+    if t is list:
+        return any(contains_minmax(x) for x in key)
+    return t is D.MinMaxVal
+
+
+def key_error(key: Any, kind: str, at: Any = None) -> ReqlQueryLogicError | None:
+    """The error a bad key raises: a missing value (null) is NON_EXISTENCE."""
+    if kind == PRIMARY:
+        message = primary_key_error(key)
+        bad = key
+        if message is not None and type(key) is list:
+            found = bad_key(key, kind)
+            bad = found[1] if found is not None else key
+    else:
+        found = bad_key(key, kind)
+        message, bad = found if found is not None else (None, None)
+    if message is None:
+        return None
+    cls = ReqlNonExistenceError if bad is None else ReqlQueryLogicError
+    return cls(message, at)
 
 
 def key_too_long(key: Any) -> str:
@@ -103,9 +140,9 @@ def nul_byte_error(s: str) -> str:
 
 
 def check_primary_key(key: Any, at: Any = None) -> Any:
-    err = primary_key_error(key)
+    err = key_error(key, PRIMARY, at)
     if err is not None:
-        raise ReqlQueryLogicError(err, at)
+        raise err
     return key
 
 
@@ -170,6 +207,8 @@ class TableVal(Stream):
         if self.system is not None:
             return self.system.get(self.ctx, key, self.identifier_format)
         check_primary_key(key)
+        if contains_minmax(key):
+            return None  # r.minval / r.maxval name no row
         return self.store.get(key)
 
     def scan(

@@ -22,7 +22,7 @@ from ..datum.errors import (
 from ..datum.ql2 import TermType
 from ..datum.times import check_time_pseudo
 from ..geo.pseudo import check_geometry_syntax
-from .stream import Stream
+from .stream import SelectionArray, Stream
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
 MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
@@ -99,8 +99,9 @@ _TWO_ARGS = (
     TermType.IN_TIMEZONE, TermType.POINT, TermType.INTERSECTS, TermType.INCLUDES, TermType.POLYGON_SUB,
     TermType.SET_WRITE_HOOK, TermType.BIT_SAL, TermType.BIT_SAR,
 )
+_COMPARISONS = (TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT, TermType.GE)
 _VARIADIC_1 = (
-    TermType.EQ, TermType.NE, TermType.LT, TermType.LE, TermType.GT, TermType.GE, TermType.ADD,
+    TermType.ADD,
     TermType.SUB, TermType.MUL, TermType.DIV, TermType.HAS_FIELDS, TermType.PLUCK, TermType.WITHOUT,
     TermType.MERGE, TermType.FUNCALL, TermType.CONTAINS, TermType.WITH_FIELDS,
     TermType.INDEX_STATUS, TermType.INDEX_WAIT, TermType.BIT_AND, TermType.BIT_OR, TermType.BIT_XOR,
@@ -111,6 +112,7 @@ ARITY: dict[int, tuple[int, int | None, tuple[str, ...]]] = {
     **{tt: (1, 1, ()) for tt in _ONE_ARG},
     **{tt: (2, 2, ()) for tt in _TWO_ARGS},
     **{tt: (1, None, ()) for tt in _VARIADIC_1},
+    **{tt: (2, None, ()) for tt in _COMPARISONS},
     **{tt: (3, 3, ()) for tt in (TermType.INNER_JOIN, TermType.OUTER_JOIN, TermType.INSERT_AT,
                                  TermType.SPLICE_AT, TermType.CHANGE_AT)},
     TermType.MAKE_ARRAY: (0, None, ()),
@@ -210,6 +212,10 @@ class Term:
     max_args: ClassVar[int | None] = None  # None: unbounded
     opt_names: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = True
+    # r.now() is fixed once per query: deterministic within a query (writes may
+    # use it), but not across queries (index functions may not), as RethinkDB's
+    # deterministic_t::constant_now.
+    varies_across_queries: ClassVar[bool] = False
 
     def __init__(self, args: list["Term"], optargs: dict[str, "Term"]) -> None:
         self.args = args
@@ -228,15 +234,15 @@ class Term:
         self.check_optargs()
 
     def check_optargs(self) -> None:
-        for k in self.optargs:
+        for k, value in self.optargs.items():
             if k not in self.opt_names:
-                raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", self)
+                raise ReqlCompileError(f"Unrecognized optional argument `{k}`.", value)  # RethinkDB marks the value
 
-    def is_deterministic(self) -> bool:
-        if not self.deterministic:
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        if not self.deterministic or (across_queries and self.varies_across_queries):
             return False
-        return all(a.is_deterministic() for a in self.args) and all(
-            o.is_deterministic() for o in self.optargs.values()
+        return all(a.is_deterministic(across_queries) for a in self.args) and all(
+            o.is_deterministic(across_queries) for o in self.optargs.values()
         )
 
     # -- evaluation ----------------------------------------------------------
@@ -290,6 +296,18 @@ class Term:
         return as_datum(v, self.optargs.get(name))
 
 
+async def bound_is_open(t: Term, env: Env, name: str, default_open: bool) -> bool:
+    """``left_bound`` / ``right_bound`` (between, slice, during): a string that is
+    "open" or "closed"; another type is the optarg's error."""
+    v = await t.opt_datum(env, name, MISSING)
+    if v is MISSING:
+        return default_open
+    as_str(v, t.optargs.get(name, t))
+    if v == "open" or v == "closed":
+        return v == "open"
+    raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{D.print_datum(v)}`).", t)
+
+
 def check_arity(n: int, lo: int, hi: int | None) -> None:
     if hi is not None and lo == hi and n != lo:
         raise ReqlCompileError(f"Expected {plural(lo, 'argument')} but found {n}.")
@@ -310,8 +328,10 @@ def as_datum(v: Any, at: Any = None) -> Any:
     if isinstance(v, Val):
         if isinstance(v, SingleSelection):
             return v.doc
-        if isinstance(v, Stream) and v.is_array_like():
-            return v.items[v.pos:]  # type: ignore[attr-defined]  # in memory (e.g. SELECTION<ARRAY>): an array
+        # A datum array seen as a stream is an array; a selection, even one held
+        # in memory (SELECTION<ARRAY>, from order_by), is not a datum.
+        if isinstance(v, Stream) and v.is_array_like() and not isinstance(v, SelectionArray):
+            return v.items[v.pos:]  # type: ignore[attr-defined]
         raise not_a_datum(v).at(at)
     return v
 
@@ -363,7 +383,8 @@ def as_func(v: Any, at: Any = None) -> FuncVal:
         return v
     if isinstance(v, Val):
         raise ReqlQueryLogicError(f"Expected type FUNCTION but found {v.type_name}:\n{v.describe()}", at)
-    raise ReqlQueryLogicError(f"Expected type FUNCTION but found DATUM:\n{D.print_datum(v)}", at)
+    cls = ReqlNonExistenceError if v is None else ReqlQueryLogicError
+    raise cls(f"Expected type FUNCTION but found DATUM:\n{D.print_datum(v)}", at)
 
 
 def constant_func(value: Any) -> FuncVal:
@@ -380,8 +401,9 @@ def func_or_constant(v: Any) -> FuncVal:
 # ---------------------------------------------------------------------------
 # Datums arriving from the wire.
 
-def datum_from_wire(v: Any, depth: int = 0) -> Any:
-    """Normalise a JSON value into a datum: numbers, binary and time pseudo-types."""
+def datum_from_wire(v: Any, depth: int = 0, literal_ok: bool = False) -> Any:
+    """Normalise a JSON value into a datum: numbers, binary and time pseudo-types
+    (``literal_ok``: r.literal objects may appear, as ``r.json`` allows)."""
     t = type(v)
     if t is int or t is float:
         return norm_num(v)
@@ -390,16 +412,22 @@ def datum_from_wire(v: Any, depth: int = 0) -> Any:
     if depth > MAX_NESTING:
         raise ReqlQueryLogicError("Nesting depth limit exceeded.")
     if t is list:
-        return [datum_from_wire(x, depth + 1) for x in v]
+        return [datum_from_wire(x, depth + 1, literal_ok) for x in v]
     if t is dict:
-        out = {k: datum_from_wire(x, depth + 1) for k, x in v.items()}
-        return check_pseudo(out) if D.REQL_TYPE in out else out
+        out = {k: datum_from_wire(x, depth + 1, literal_ok) for k, x in v.items()}
+        return check_pseudo(out, literal_ok) if D.REQL_TYPE in out else out
     raise ReqlQueryLogicError(f"Unexpected value {v!r}")
 
 
-def check_pseudo(obj: dict) -> Any:
-    """Validate / convert an object carrying ``$reql_type$``."""
+def check_pseudo(obj: dict, literal_ok: bool = False) -> Any:
+    """Validate / convert an object carrying ``$reql_type$``: a binary becomes
+    bytes, a time is checked; a literal is refused (stray) unless ``literal_ok``."""
     rt = obj[D.REQL_TYPE]
+    if type(rt) is not str:
+        raise ReqlQueryLogicError(
+            f"Error: Field `$reql_type$` must be a string (got `{D.print_datum(rt)}` of type {type_name(rt)}):\n"
+            f"{D.print_datum(obj)}"
+        )
     if rt == "BINARY":
         if "data" not in obj:
             raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")
@@ -414,11 +442,24 @@ def check_pseudo(obj: dict) -> Any:
         return check_time_pseudo(obj)
     if rt == "GEOMETRY":
         return check_geometry_syntax(obj)
-    if rt == "GROUPED_DATA":
-        return obj
-    if type(rt) is not str:
-        raise ReqlQueryLogicError(f"Expected type STRING but found {type_name(rt)}.")
-    raise ReqlQueryLogicError(f"Unknown $reql_type$ `{rt}`.")
+    if rt == "LITERAL":
+        return check_literal(obj, literal_ok)
+    raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{rt}>`.")
+
+
+STRAY_LITERAL = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update "
+    "and cannot nest inside other literals."
+)
+
+
+def check_literal(obj: dict, literal_ok: bool) -> dict:
+    if not literal_ok:
+        raise ReqlQueryLogicError(STRAY_LITERAL)
+    for key in obj:
+        if key not in (D.REQL_TYPE, "value"):
+            raise ReqlQueryLogicError(f"Invalid literal term with illegal key `{key}`.")
+    return obj
 
 
 __all__ = [

@@ -70,7 +70,16 @@ class FuncVal(Val):
         return await self._call(list(args))
 
     def describe(self) -> str:
-        return "function"
+        return "VALUE FUNCTION"
+
+    @property
+    def site(self) -> Any:
+        """Where errors about this function point: RethinkDB's func_t carries
+        its body's backtrace (a function made from a value has none)."""
+        func = self.term
+        if func is not None and len(getattr(func, "args", ())) == 2:
+            return func.args[1]
+        return func
 
 
 class SingleSelection(Val):

@@ -207,6 +207,14 @@ def test_group_errors(r, conn, tbl):
 def test_grouped_rows_respect_the_array_limit(r, conn):
     with pytest.raises(ReqlResourceLimitError) as info:
         r.range(30).group(lambda x: x % 2).run(conn, array_limit=10)
-    assert info.value.message == "Array over size limit `10`."
+    assert info.value.message == (
+        "Grouped data over size limit `10`.  Try putting a reduction (like `.reduce` or `.count`) on the end."
+    )
+    # all the groups' rows together count, not each group's
+    with pytest.raises(ReqlResourceLimitError):
+        r.range(12).group(lambda x: x % 2).run(conn, array_limit=10)
+    with pytest.raises(ReqlResourceLimitError) as info:
+        r.range(12).group(lambda x: x).count().run(conn, array_limit=10)
+    assert info.value.message == "Too many groups (> 10)."
     # a terminal needs no array per group
     assert r.range(30).group(lambda x: x % 2).count().run(conn, array_limit=10) == {0: 15, 1: 15}

@@ -66,7 +66,8 @@ def test_pluck_errors(r, conn):
 def test_operations_on_a_missing_document_can_default(r, conn, tbl):
     assert tbl.get(99).pluck("a").default("none").run(conn) == "none"
     assert tbl.get(99)["a"].default("none").run(conn) == "none"
-    assert tbl.get(99).keys().default([]).run(conn) == []
+    # keys of null is a type error, not a missing value: default does not catch it
+    fails(tbl.get(99).keys().default([]), conn, ReqlQueryLogicError, "Cannot call `keys` on objects of type `NULL`.")
     fails(tbl.get(99).pluck("a"), conn, ReqlNonExistenceError, "Cannot perform pluck on a non-object non-sequence `null`.")
 
 
@@ -140,7 +141,7 @@ def test_keys_and_values_are_in_key_order(r, conn, tbl):
     assert r.expr({"b": 2, "a": 1, "c": {"d": 0}}).keys().run(conn) == ["a", "b", "c"]
     assert r.expr({"b": 2, "a": 1, "c": {"d": 0}}).values().run(conn) == [1, 2, {"d": 0}]
     assert tbl.get(0).keys().run(conn) == ["a", "id", "n"]
-    fails(r.expr([1]).keys(), conn, ReqlQueryLogicError, "Expected type OBJECT but found ARRAY.")
+    fails(r.expr([1]).keys(), conn, ReqlQueryLogicError, "Cannot call `keys` on objects of type `ARRAY`.")
 
 
 # -- arrays ----------------------------------------------------------------------------
@@ -194,6 +195,9 @@ def test_array_errors(r, conn, make, error, message):
 def test_arrays_respect_the_array_limit(r, conn):
     with pytest.raises(ReqlResourceLimitError) as info:
         r.expr([1, 2, 3]).append(4).run(conn, array_limit=3)
-    assert info.value.message == "Array over size limit `3`."
+    assert info.value.message == (
+        "Array over size limit `3`.  To raise the number of allowed elements, modify the "
+        "`array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+    )
     with pytest.raises(ReqlResourceLimitError):
         r.expr([1, 2]).splice_at(0, [3, 4]).run(conn, array_limit=3)

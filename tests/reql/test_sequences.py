@@ -142,7 +142,10 @@ def test_order_by_errors(r, conn, tbl):
 def test_order_by_is_limited_by_the_array_limit(r, conn):
     with pytest.raises(ReqlResourceLimitError) as info:
         r.range(20).order_by(lambda x: x).run(conn, array_limit=10)
-    assert info.value.message == "Array over size limit `10`."
+    assert info.value.message == (
+        "Array over size limit `10`.  To raise the number of allowed elements, modify the "
+        "`array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+    )
 
 
 # -- limit, skip, slice, nth, is_empty ----------------------------------------------
@@ -206,7 +209,8 @@ def test_get_field_on_sequences_skips_rows_without_the_field(r, conn, tbl):
     assert run(r.expr([{"a": 1}, {"b": 2}, {"a": 3}])["a"], conn) == [1, 3]
     assert run(tbl["a"].count(), conn) == 19
     assert run(tbl.order_by("id")["b"]["c"].limit(3), conn) == [0, 1, 2]
-    fails(r.expr([1])["a"], conn, ReqlQueryLogicError, "Cannot perform get_field on a non-object non-sequence `1`.")
+    fails(r.expr([1])["a"], conn, ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `1`.")
+    fails(r.expr([1]).get_field("a"), conn, ReqlQueryLogicError, "Cannot perform get_field on a non-object non-sequence `1`.")
     fails(r.expr({"a": 1})["b"], conn, ReqlNonExistenceError, 'No attribute `b` in object:\n{\n\t"a":\t1\n}')
 
 

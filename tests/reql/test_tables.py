@@ -90,7 +90,7 @@ def test_table_create_options(r, conn, db):
         ({"durability": "fake"}, ReqlQueryLogicError, 'Durability option `fake` unrecognized (options are "hard" and "soft").'),
         ({"primary_key": 1}, ReqlQueryLogicError, "Expected type STRING but found NUMBER."),
         ({"shards": 0}, ReqlQueryLogicError, "Every table must have at least one shard."),
-        ({"shards": 65}, ReqlQueryLogicError, "Maximum number of shards is 64."),
+        ({"shards": 65}, ReqlOpFailedError, "Maximum number of shards is 64."),
         ({"replicas": 2}, ReqlOpFailedError,
          "Can't put 2 replicas on servers with the tag `default` because there are only 1 servers with the tag "
          "`default`. It's impossible to have more replicas of the data than there are servers."),

@@ -55,6 +55,9 @@ def test_time_constructor(r, conn):
     assert run(r.time(2012, 2, 29, "+0530").to_iso8601(), conn) == "2012-02-29T00:00:00+05:30"
 
 
+TZ_FORMS = "Valid time zones are `+hh:mm`, `-hh:mm`, `+hhmm`, `-hhmm`, `+hh`, `-hh` and `Z`."
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -63,12 +66,16 @@ def test_time_constructor(r, conn):
         (lambda r: r.time(2013, 2, 29, "Z"), "Error in time logic: Day of month is not valid for year."),
         (lambda r: r.time(2013, 13, 1, "Z"), "Error in time logic: Month number is out of range 1..12."),
         (lambda r: r.time(2013, 1, 32, "Z"), "Error in time logic: Day of month value is out of range 1..31."),
-        (lambda r: r.time(1399, 1, 1, "Z"), "Error in time logic: Year is out of valid range: 1400..10000."),
+        (lambda r: r.time(1399, 1, 1, "Z"), "Error in time logic: Year is out of valid range: 1400..9999."),
         (lambda r: r.time(2013, 1.5, 1, "Z"), "Number not an integer: 1.5"),
         (lambda r: r.epoch_time(0).in_timezone("PST"), "Timezone `PST` does not start with `-` or `+`."),
-        (lambda r: r.epoch_time(0).in_timezone("+7"), "`+7` is not a valid time offset."),
-        (lambda r: r.epoch_time(0).in_timezone("+07:-1"), "`+07:-1` is not a valid time offset."),
-        (lambda r: r.expr(1).year(), "Expected type PTYPE<TIME> but found NUMBER."),
+        (lambda r: r.epoch_time(0).in_timezone("+7"), "Invalid time zone string `+7`. " + TZ_FORMS),
+        (lambda r: r.epoch_time(0).in_timezone("+07:-1"), "Invalid date string `+07:-1` (got `-` but expected a digit)."),
+        (lambda r: r.epoch_time(0).in_timezone("-00"), "`-00` is not a valid time offset."),
+        (lambda r: r.epoch_time(0).in_timezone("+00:60"), "Minutes out of range in `+00:60`."),
+        (lambda r: r.epoch_time(0).in_timezone("+25:00"), "Hours out of range in `+25:00`."),
+        (lambda r: r.time(2020, 1, 1, "+24:00"), "Error in time logic: Offset out of range: 24:00:00."),
+        (lambda r: r.expr(1).year(), "Not a TIME pseudotype: `1`."),
         (lambda r: r.epoch_time(253440000000).year(), "Error in time logic: Year is out of valid range: 1400..10000."),
         (lambda r: r.epoch_time(253430000000).to_iso8601(), "Year `10000` out of valid ISO 8601 range [0, 9999]."),
         (lambda r: r.iso8601("2013-07-30T20:56:05"),
@@ -168,3 +175,38 @@ def test_time_objects_from_clients_are_validated(r, conn):
         run(r.expr({"$reql_type$": "TIME", "epoch_time": 1}), conn)
     with pytest.raises(ReqlQueryLogicError, match=r"unrecognized field `extra`"):
         run(r.expr({"$reql_type$": "TIME", "epoch_time": 1, "timezone": "Z", "extra": 1}), conn)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x", "Invalid date string `x` (got `x` but expected a digit)."),
+    ("abcd-01-01T10:00:00Z", "Invalid date string `abcd-01-01` (got `a` but expected a digit)."),
+    ("20201", "Invalid time zone string `20201`. " + TZ_FORMS),
+    ("", "Invalid time zone string ``. " + TZ_FORMS),
+    ("2020-01-01x", "Garbage characters `x` at end of date string `2020-01-01x`."),
+    ("2020-0101T10Z", "Date string `2020-0101` must have 0 or 2 hyphens."),
+    ("2020-W01", "Due to limitations in the boost time library we use for parsing, we cannot support ISO week "
+                 "dates right now.  Sorry about that!  Please use years, calendar dates, or ordinal dates instead."),
+    ("2020-01-01T", "Invalid time zone string ``. " + TZ_FORMS),
+    ("2020-01-01T10:0000Z", "Time string `10:0000` must have 0 or 2 colons."),
+    ("2020-01-01T10:00:00Q", "Garbage characters `Q` at end of time string `10:00:00Q`."),
+    ("2020-01-01T10:00:00.x", "Invalid date string `10:00:00.x` (got `x` but expected a digit)."),
+    ("2020-01-01T10:00:00Zabc", "Timezone `Zabc` does not start with `-` or `+`."),
+    ("2020-01-01T10:00:00+01:00:00", "Garbage characters `:00` at end of timezone string `+01:00:00`."),
+    ("2020-01-01T10:00:00+25:00", "Hours out of range in `+25:00`."),
+    ("2020-01-01T10:00:00-00", "`-00` is not a valid time offset."),
+    ("1399-01-01T10Z", "Error in time logic: Year is out of valid range: 1400..9999."),
+])
+def test_iso8601_parse_errors_are_rethinkdbs(r, conn, text, message):
+    with pytest.raises(ReqlQueryLogicError) as e:
+        r.iso8601(text).run(conn)
+    assert e.value.message == message
+    assert "^" * len(repr(text)) in str(e.value)  # the text is marked, not the whole r.iso8601
+
+
+def test_iso8601_fields_past_their_range_carry_over(r, conn):
+    assert r.iso8601("2020-01-01T25:00:00Z").to_iso8601().run(conn) == "2020-01-02T01:00:00+00:00"
+    assert r.iso8601("2021-366T00Z").to_iso8601().run(conn) == "2022-01-01T00:00:00+00:00"
+    assert r.iso8601("2020-01-01T10:00Z").to_iso8601().run(conn) == "2020-01-01T10:00:00+00:00"
+    assert r.iso8601("2020-01-01T10:00:00", default_timezone="-00").run(conn).utcoffset().total_seconds() == 0
+    # the default time zone is looked at only when the text has none
+    assert r.iso8601("2020-01-01T10:00:00Z", default_timezone="x").to_epoch_time().run(conn) == 1577872800

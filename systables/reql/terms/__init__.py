@@ -22,5 +22,6 @@ from . import (  # noqa: F401
     time_terms,
     transforms,
     union,
+    write_hooks,
     writes,
 )

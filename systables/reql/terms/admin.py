@@ -1,5 +1,5 @@
 """Administration terms on tables and databases: config, status, reconfigure,
-rebalance, grant, get/set_write_hook (``info`` is in datum_ops).
+rebalance and grant (``info`` is in datum_ops, write hooks in write_hooks).
 
 ``config()``/``status()`` are selections of the table's (database's) row in
 ``rethinkdb.table_config``/``table_status`` (``db_config``), so updating them
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from ... import catalog as C
-from ... import datum as D
 from ...auth import (
     ADMIN,
     PermissionsFormatError,
@@ -26,13 +25,12 @@ from ...datum.ql2 import TermType as T
 from ..tables import TableVal
 from ..term import MISSING, Env, Term, term
 from ..values import DbVal, SingleSelection
-from .db_table import AdminTerm, table_arg
+from .db_table import AdminTerm, option_term, table_arg
 
 SPECIAL_CONFIG = "Database `rethinkdb` is special; you can't configure it."
 SPECIAL_TABLE_CONFIG = "Database `rethinkdb` is special; you can't configure the tables in it."
 SPECIAL_STATUS = "Database `rethinkdb` is special; the system tables in it don't have meaningful status information."
 SPECIAL_REBALANCE = "Database `rethinkdb` is special; you can't rebalance the tables in it."
-SPECIAL_WRITE_HOOK = "Database `rethinkdb` is special; you can't set a write hook on the tables in it."
 REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase")
 
 
@@ -114,10 +112,9 @@ class Reconfigure(AdminTerm):
         try:
             C.check_replication(shards=shards, replicas=replicas, **options)
         except ReqlError as e:
-            raise e.at(self)
+            raise e.at(option_term(self, e))
         dry_run = await self.opt_datum(env, "dry_run", False)
-        if type(dry_run) is not bool:
-            raise ReqlQueryLogicError(f"Expected type BOOL but found {D.type_name(dry_run)}.", self)
+        dry_run = dry_run is not None and dry_run is not False  # any other value is true, as in RethinkDB
         return self.apply(env, self.tables_of(env, target), shards, dry_run)
 
     async def required(self, env: Env, name: str) -> Any:
@@ -230,31 +227,3 @@ class Grant(AdminTerm):
             return (db_meta(env, target, self).id,), self
         table = table_arg(target, self.args[0])
         return (table.db_id, table.id), self
-
-
-# ---------------------------------------------------------------------------
-# write hooks
-
-@term(T.GET_WRITE_HOOK)
-class GetWriteHook(AdminTerm):
-    async def eval(self, env: Env) -> Any:
-        table = table_arg(await self.args[0].eval(env), self.args[0])
-        if table.system is not None:
-            return None
-        require(env, "config", table.db_id, table.id, self)
-        return env.ctx.catalog.write_hook_row(table.store.meta)
-
-
-@term(T.SET_WRITE_HOOK)
-class SetWriteHook(AdminTerm):
-    async def eval(self, env: Env) -> dict:
-        table = table_arg(await self.args[0].eval(env), self.args[0])
-        if table.system is not None:
-            raise ReqlOpFailedError(SPECIAL_WRITE_HOOK, self)
-        require(env, "config", table.db_id, table.id, self)
-        hook = await self.args[1].eval(env)
-        if hook is not None:
-            # Storing a hook that writes would not run is worse than refusing.
-            raise ReqlOpFailedError("Write hooks are not supported by this server.", self)
-        old = env.ctx.catalog.write_hook_row(table.store.meta)
-        return {"deleted": 0 if old is None else 1}

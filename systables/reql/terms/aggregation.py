@@ -28,6 +28,7 @@ from ..groups import (
     feed,
     feed_groups,
     map_groups,
+    too_many_groups,
 )
 from ..seq import (
     check_array_limit,
@@ -170,7 +171,7 @@ class ReduceAcc(Accumulator):
 
     def result(self) -> Any:
         if not self.seen:
-            raise ReqlNonExistenceError("Cannot reduce over an empty stream.", self.at)
+            raise ReqlNonExistenceError("Cannot reduce over an empty stream.", self.f.site or self.at)
         return self.acc
 
 
@@ -209,7 +210,7 @@ class Terminal:
 async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
     """The terminal's result on a sequence, or per group (GROUPED_DATA)."""
     if isinstance(src, GroupedStream):
-        return await run_grouped(src, terminal, at)
+        return await run_grouped(src, terminal, at, env.ctx.array_limit)
     if isinstance(src, GroupedData):
         out = {}
         for h, (key, value) in src.groups.items():
@@ -228,7 +229,8 @@ async def run_terminal(env: Env, src: Any, terminal: Terminal, at: Any) -> Any:
     return acc.result()
 
 
-async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any) -> GroupedData:
+async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any, limit: int | None = None) -> GroupedData:
+    """The terminal per group; at most ``limit`` groups (the array limit)."""
     accs: dict[Any, tuple[Any, Accumulator]] = {}
     step = terminal.step
 
@@ -239,6 +241,8 @@ async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any) -> Grouped
         h = D.hashable(key)
         entry = accs.get(h)
         if entry is None:
+            if limit is not None and len(accs) >= limit:
+                raise too_many_groups(limit, at)
             entry = accs[h] = (key, terminal.make_acc())
         for v in values:
             await entry[1].add(v)
@@ -261,7 +265,7 @@ class Group(Term):
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
         if grouped(src):
-            raise ReqlQueryLogicError(GROUP_OF_GROUP, self)
+            raise ReqlQueryLogicError(GROUP_OF_GROUP, self.args[0])  # the grouped argument is marked
         funcs = [value_fn(await a.eval(env), a) for a in self.args[1:]]
         multi = as_bool(await self.opt_datum(env, "multi", False))
         index = await self.opt_datum(env, "index", None)
@@ -357,7 +361,7 @@ class Count(TerminalTerm):
                 return await src.count()
             if isinstance(src, TableScan) and src._scan is None:
                 return await count_primary_range(src)
-            if type(src) in (str, bytes) or (type(src) is dict and D.REQL_TYPE not in src):
+            if type(src) in (str, bytes, dict):  # a time counts its fields too, as in RethinkDB
                 return len(src)
             if isinstance(src, SingleSelection) and src.doc is not None:
                 return len(src.doc)
@@ -483,6 +487,8 @@ class Fold(Term):
         src = await self.args[0].eval(env)
         base = await self.arg_datum(env, 1)
         f = func_of(await self.args[2].eval(env), self.args[2])
+        if f.arity not in (0, 2):
+            raise ReqlQueryLogicError("The accumulator function passed to `fold` should expect 2 arguments.", self)
         emit = await self.opt(env, "emit", None)
         final_emit = await self.opt(env, "final_emit", None)
         if emit is None:
@@ -501,11 +507,11 @@ class Fold(Term):
             return as_datum(await f(acc, row), self.args[2])
 
         async def emit_rows(old: Any, row: Any, new: Any) -> list:
-            return as_array(as_datum(await emit_f(old, row, new), self.optargs["emit"]), self.optargs["emit"])
+            return as_array(as_datum(await emit_f(old, row, new), self.optargs["emit"]), self)
 
         async def final_rows(acc: Any) -> list:
             assert final_f is not None
-            return as_array(as_datum(await final_f(acc), self.optargs["final_emit"]), self.optargs["final_emit"])
+            return as_array(as_datum(await final_f(acc), self.optargs["final_emit"]), self)
 
         rows = ArrayStream(src) if type(src) is list else src
         stream = FoldStream(rows, base, step, emit_rows, final_rows if final_f else None)
@@ -540,9 +546,7 @@ class Distinct(Term):
                 scan = src.table.index_scan(index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open)
                 return distinct_index_values(scan, index)
             return ArrayStream(await distinct_computed(env, src, index, self))
-        found = src.type_name if isinstance(src, Val) else "DATUM"
-        shown = src.describe() if isinstance(src, Val) else D.print_datum(src)
-        raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {found}:\n{shown}", self.args[0])
+        raise ReqlQueryLogicError("Can only perform an indexed distinct on a TABLE.", self)
 
 
 def distinct_index_values(scan: Stream, index: str) -> Stream:

@@ -1,7 +1,10 @@
 """Array terms: append, prepend, insert_at, splice_at, delete_at, change_at,
 difference and the set operations (set_insert, set_union, set_intersection,
 set_difference).  Each takes a datum array (per group on grouped data) and
-returns a new one within the array limit."""
+returns a new one within the array limit.
+
+As in RethinkDB, these work on datums: a wrong type, in any argument, is the
+term's error (the backtrace marks the whole term, not the argument)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from ... import datum as D
 from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..seq import check_array_limit, grouped, to_list
-from ..stream import Stream
-from ..term import Env, Term, as_array, as_datum, term
+from ..stream import SelectionArray, Stream
+from ..term import Env, Term, as_array, as_datum, as_int, term
 from ..values import SingleSelection
 from .aggregation import apply_per_group
 
@@ -32,12 +35,15 @@ class ArrayTerm(Term):
     async def array_of(self, env: Env, src: Any) -> list:
         if isinstance(src, SingleSelection):
             src = src.doc
-        elif isinstance(src, Stream) and src.is_array_like():
+        elif isinstance(src, Stream) and src.is_array_like() and not isinstance(src, SelectionArray):
             return await to_list(env, src, self.args[0])
-        return as_array(as_datum(src, self.args[0]), self.args[0])
+        return as_array(as_datum(src, self.args[0]), self)
 
     async def on_array(self, env: Env, arr: list) -> list:
         raise NotImplementedError
+
+    async def index_arg(self, env: Env, i: int) -> int:
+        return as_int(await self.arg_datum(env, i), self)
 
 
 def canonical(index: int, size: int, at: Any) -> int:
@@ -71,7 +77,7 @@ class InsertAt(ArrayTerm):
     min_args = max_args = 3
 
     async def on_array(self, env: Env, arr: list) -> list:
-        index = canonical(await self.arg_int(env, 1), len(arr) + 1, self)
+        index = canonical(await self.index_arg(env, 1), len(arr) + 1, self)
         value = await self.arg_datum(env, 2)
         check_index(index, len(arr), len(arr), self)
         return arr[:index] + [value] + arr[index:]
@@ -82,8 +88,8 @@ class SpliceAt(ArrayTerm):
     min_args = max_args = 3
 
     async def on_array(self, env: Env, arr: list) -> list:
-        index = canonical(await self.arg_int(env, 1), len(arr) + 1, self)
-        values = await self.arg_array(env, 2)
+        index = canonical(await self.index_arg(env, 1), len(arr) + 1, self)
+        values = as_array(await self.arg_datum(env, 2), self)
         check_index(index, len(arr), len(arr), self)
         return arr[:index] + values + arr[index:]
 
@@ -94,11 +100,11 @@ class DeleteAt(ArrayTerm):
 
     async def on_array(self, env: Env, arr: list) -> list:
         size = len(arr)
-        start = canonical(await self.arg_int(env, 1), size, self)
+        start = canonical(await self.index_arg(env, 1), size, self)
         if len(self.args) == 2:
             check_index(start, size - 1, size, self)
             return arr[:start] + arr[start + 1:]
-        end = canonical(await self.arg_int(env, 2), size, self)
+        end = canonical(await self.index_arg(env, 2), size, self)
         check_index(start, size, size, self)
         check_index(end, size, size, self)
         if start > end:
@@ -111,7 +117,7 @@ class ChangeAt(ArrayTerm):
     min_args = max_args = 3
 
     async def on_array(self, env: Env, arr: list) -> list:
-        index = canonical(await self.arg_int(env, 1), len(arr), self)
+        index = canonical(await self.index_arg(env, 1), len(arr), self)
         value = await self.arg_datum(env, 2)
         check_index(index, len(arr) - 1, len(arr), self)
         out = list(arr)
@@ -179,7 +185,10 @@ class Difference(ArrayTerm):
     async def array_of(self, env: Env, src: Any) -> list:
         if isinstance(src, Stream):
             return await to_list(env, src, self.args[0])  # e.g. tbl.map(...).difference([...])
-        return await super().array_of(env, src)
+        value = as_datum(src.doc if isinstance(src, SingleSelection) else src, self.args[0])
+        if type(value) is not list:
+            raise ReqlQueryLogicError(f"Cannot convert {D.type_name(value)} to SEQUENCE", self)
+        return value
 
     async def on_array(self, env: Env, arr: list) -> list:
         drop = {D.hashable(x) for x in await self.array_of(env, await self.args[1].eval(env))}

@@ -11,13 +11,13 @@ from ...datum.errors import (
     ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
-    ReqlResourceLimitError,
     ReqlUserError,
+    array_over_limit,
 )
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick
 from ..groups import map_groups
-from ..stream import ArrayStream, RangeStream
+from ..stream import ArrayStream, RangeStream, SelectionArray
 from ..term import (
     Env,
     Term,
@@ -53,7 +53,7 @@ class DatumOp(Term):
 
 def datum_value(v: Any, at: Any = None) -> Any:
     """A value as a datum: selections give their documents, in-memory selections their rows."""
-    if isinstance(v, ArrayStream):
+    if isinstance(v, ArrayStream) and not isinstance(v, SelectionArray):
         return v.items[v.pos:]
     return as_datum(v, at)
 
@@ -76,7 +76,7 @@ class StaticDatum(Datum):
 
     async def eval(self, env: Env) -> Any:
         if self.longest_array > env.ctx.array_limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            raise array_over_limit(env.ctx.array_limit, self)
         return self.value
 
 
@@ -84,7 +84,7 @@ class StaticDatum(Datum):
 class MakeArray(Term):
     async def eval(self, env: Env) -> Any:
         if len(self.args) > env.ctx.array_limit:
-            raise ReqlResourceLimitError(f"Array over size limit `{env.ctx.array_limit}`.", self)
+            raise array_over_limit(env.ctx.array_limit, self)
         out = []
         for a in self.args:
             await tick()
@@ -109,7 +109,12 @@ class Args(Term):
     min_args = max_args = 1
 
     async def eval(self, env: Env) -> Any:
-        raise ReqlQueryLogicError("r.args is not legal in this context.", self)
+        """Where no term's arguments take it apart (the query itself, an optarg,
+        an object field), ``r.args(array)`` is just that array."""
+        arr = as_datum(await self.args[0].eval(env), self.args[0])
+        if type(arr) is not list:
+            raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", self)
+        return arr
 
 
 class Spliced(Term):
@@ -121,8 +126,8 @@ class Spliced(Term):
 
     __slots__ = ("inner",)
 
-    def is_deterministic(self) -> bool:
-        return self.inner.is_deterministic()
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        return self.inner.is_deterministic(across_queries)
 
     async def eval(self, env: Env) -> Any:
         inner = self.inner
@@ -150,7 +155,7 @@ class Spliced(Term):
         arr = as_datum(await a.args[0].eval(env), a)
         if type(arr) is not list:
             raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(arr)}.", a)
-        det = a.is_deterministic()
+        det = a.is_deterministic(across_queries=True)
         out = []
         for v in arr:
             c = Const([], {})
@@ -165,7 +170,7 @@ class Const(Term):
 
     __slots__ = ("value", "det")
 
-    def is_deterministic(self) -> bool:
+    def is_deterministic(self, across_queries: bool = False) -> bool:
         return getattr(self, "det", True)
 
     async def eval(self, env: Env) -> Any:
@@ -237,7 +242,7 @@ class Func(Term):
             if len(args) != n and n != 0:
                 raise ReqlQueryLogicError(
                     f"Expected function with {plural(len(args), 'argument')} but found function with {plural(n, 'argument')}.",
-                    self,
+                    body,
                 )
             return await body.eval(env.bind(params, args) if n else env)
 
@@ -267,7 +272,7 @@ class Funcall(Term):
         if f.arity != len(args) and f.arity != 0:
             raise ReqlQueryLogicError(
                 f"Expected function with {plural(len(args), 'argument')} but found function with {plural(f.arity, 'argument')}.",
-                self,
+                f.site or self,
             )
         return await f(*args)
 
@@ -378,8 +383,8 @@ class Uuid(Term):
     def deterministic(self) -> bool:  # type: ignore[override]
         return bool(self.args)
 
-    def is_deterministic(self) -> bool:
-        return bool(self.args) and self.args[0].is_deterministic()
+    def is_deterministic(self, across_queries: bool = False) -> bool:
+        return bool(self.args) and self.args[0].is_deterministic(across_queries)
 
     async def eval(self, env: Env) -> Any:
         if self.args:

@@ -11,7 +11,7 @@ from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..jsontext import parse_json
 from ..seq import eager_items
-from ..stream import Stream, collect
+from ..stream import SelectionArray, Stream, collect
 from ..tables import TableVal
 from ..term import (
     Env,
@@ -62,9 +62,11 @@ class TypeOf(Term):
 # ---------------------------------------------------------------------------
 # coerce_to
 
+# The type names coerce_to knows (RethinkDB knows no SEQUENCE, SELECTION,
+# SINGLE_SELECTION or GROUPED_STREAM here: "Unknown Type").
 COERCE_TARGETS = frozenset(
     """NULL BOOL NUMBER STRING ARRAY OBJECT BINARY DATUM MINVAL MAXVAL FUNCTION DB TABLE TABLE_SLICE
-    SELECTION SEQUENCE STREAM SINGLE_SELECTION GROUPED_DATA GROUPED_STREAM""".split()
+    STREAM GROUPED_DATA""".split()
 )
 
 
@@ -73,24 +75,27 @@ class CoerceTo(DatumOp):
     async def apply(self, env: Env, first: Any) -> Any:
         target = (await self.arg_str(env, 1)).upper()
         if target not in COERCE_TARGETS:
-            raise ReqlQueryLogicError(f"Unknown Type: {target}", self.args[1])
+            raise ReqlQueryLogicError(f"Unknown Type: {target}", self)
+        # A value of a type that cannot become the target is its own error, as in RethinkDB.
+        if isinstance(first, SelectionArray):
+            first = first.items[first.pos:]  # an ordered selection coerces as its rows
         if is_datum_like(first):
-            return coerce_datum(datum_value(first, self.args[0]), target, self)
-        if first.type_name == target:
+            return coerce_datum(datum_value(first, self.args[0]), target, self, self.args[0])
+        if first.type_name == target or (target == "STREAM" and isinstance(first, Stream)):
             return first
         if isinstance(first, Stream) and target in ("ARRAY", "DATUM", "OBJECT"):
             rows = await collect(first, env.ctx.array_limit, self)
             return rows if target != "OBJECT" else pairs_to_object(rows, self)
-        raise cannot_coerce(first.type_name, target, self)
+        raise cannot_coerce(first.type_name, target, self.args[0])
 
 
 def cannot_coerce(start: str, target: str, at: Any) -> ReqlQueryLogicError:
     return ReqlQueryLogicError(f"Cannot coerce {start} to {target}.", at)
 
 
-def coerce_datum(d: Any, target: str, at: Any) -> Any:
+def coerce_datum(d: Any, target: str, at: Any, value_at: Any = None) -> Any:
     start = datum_kind(d)
-    if start == target:
+    if start == target or target in ("DATUM", "STREAM"):  # a datum is both, as in RethinkDB
         return d
     if target == "STRING":
         return binary_to_string(d, at) if start == "BINARY" else D.print_json(d)
@@ -106,14 +111,34 @@ def coerce_datum(d: Any, target: str, at: Any) -> Any:
         return pairs_to_object(d, at)
     if start == "OBJECT" and target in ("ARRAY", "DATUM"):
         return [[k, v] for k, v in sorted(d.items())]
-    raise cannot_coerce(start, target, at)
+    raise cannot_coerce(start, target, value_at or at)
 
 
 def binary_to_string(b: bytes, at: Any) -> str:
     try:
         return b.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ReqlQueryLogicError("Cannot coerce BINARY to STRING: the data is not valid UTF-8.", at) from None
+    except UnicodeDecodeError as e:
+        raise ReqlQueryLogicError(utf8_error(b, e.start), at) from None
+
+
+def utf8_error(b: bytes, position: int) -> str:
+    """RethinkDB's message for bytes that are not UTF-8 at ``position``: the
+    valid text before it (20 characters at most), and what was wrong."""
+    first = b[position]
+    if 0x80 <= first < 0xC0 or first >= 0xF8:
+        problem = "Invalid initial byte seen"
+    elif any(not 0x80 <= c < 0xC0 for c in b[position + 1:position + utf8_length(first)]):
+        problem = "Expected continuation byte, saw something else"
+    elif position + utf8_length(first) > len(b):
+        problem = "Expected continuation byte, saw end of string"
+    else:
+        problem = "Invalid initial byte seen"  # an overlong form or a surrogate
+    prefix = b[:position].decode("utf-8")[:20]
+    return f"String `{prefix}` (truncated) is not a UTF-8 string; {problem} at position {position}."
+
+
+def utf8_length(first: int) -> int:
+    return 2 if first < 0xE0 else 3 if first < 0xF0 else 4
 
 
 def pairs_to_object(pairs: list, at: Any) -> dict:
@@ -128,8 +153,8 @@ def pairs_to_object(pairs: list, at: Any) -> dict:
             raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(key)}.", at)
         if key in out:
             raise ReqlQueryLogicError(
-                f"Duplicate key `{key}` in coerced object.  "
-                f"(got `{D.print_datum(out[key])}` and `{D.print_datum(value)}` as values)",
+                f"Duplicate key {D.json_string(key)} in coerced object.  "
+                f"(got {D.print_datum(out[key])} and {D.print_datum(value)} as values)",
                 at,
             )
         out[key] = value
@@ -260,7 +285,7 @@ class Json(DatumOp):
     async def apply(self, env: Env, first: Any) -> Any:
         text = as_str(datum_value(first, self.args[0]), self.args[0])
         try:
-            return datum_from_wire(parse_json(text))
+            return datum_from_wire(parse_json(text), literal_ok=True)  # as RethinkDB, r.json takes r.literal objects
         except ReqlQueryLogicError as e:
             raise e.at(self)
 
@@ -280,7 +305,7 @@ class Binary(DatumOp):
         d = datum_value(first, self.args[0])
         if type(d) is bytes:
             return d
-        return as_str(d, self.args[0]).encode()
+        return as_str(d, self).encode()
 
 
 @term(T.OBJECT)

@@ -7,12 +7,12 @@ from typing import Any
 
 from ... import catalog as C
 from ... import datum as D
-from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
+from ...datum.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...geo.pseudo import is_geometry
 from ..stream import ChainStream, GeneratorStream, Stream
-from ..tables import TableSlice, TableVal, check_identifier_format, check_primary_key
-from ..term import MISSING, Env, Term, as_str, term
+from ..tables import PRIMARY, SECONDARY, TableSlice, TableVal, check_identifier_format, contains_minmax, key_error
+from ..term import MISSING, Env, Term, as_num, as_str, bound_is_open, term
 from ..values import DbVal, SingleSelection, Val
 
 GEO_GET_ALL = "Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead."
@@ -50,11 +50,18 @@ def wrong_type(expected: str, v: Any, at: Any = None) -> ReqlQueryLogicError:
     return ReqlQueryLogicError(f"Expected type {expected} but found {found}:\n{shown}", at)
 
 
+def checked_name(kind: str, name: str, at: Term) -> str:
+    """A database, table or index name; an invalid one marks the argument giving it."""
+    try:
+        return C.check_name(kind, name)
+    except ReqlError as e:
+        raise e.at(at)
+
+
 @term(T.DB)
 class Db(Term):
     async def eval(self, env: Env) -> DbVal:
-        name = await self.arg_str(env, 0)
-        C.check_name("Database", name)
+        name = checked_name("Database", await self.arg_str(env, 0), self.args[0])
         if name == C.SYSTEM_DB:
             return DbVal(name, C.SYSTEM_DB_ID)
         db = env.ctx.catalog.require_db(name)
@@ -80,6 +87,7 @@ class Table(Term):
                 f'Read mode `{read_mode}` unrecognized (options are "majority", "single", and "outdated").', self
             )
         ident = check_identifier_format(as_str(await self.opt_datum(env, "identifier_format", "name"), self))
+        checked_name("Table", name, self.args[-1])
         return open_table(env, db, name, ident, read_mode, self)
 
 
@@ -115,22 +123,26 @@ class Get(Term):
 class GetAll(Term):
     async def eval(self, env: Env) -> Stream:
         table = table_arg(await self.args[0].eval(env), self.args[0])
-        keys = [await self.arg_datum(env, i) for i in range(1, len(self.args))]
+        keys = [await self.key_arg(env, i) for i in range(1, len(self.args))]
         for i, k in enumerate(keys, 1):
             if is_geometry(k):  # refused before any index is consulted
                 raise ReqlQueryLogicError(GEO_GET_ALL, self.args[i])
-        index = as_str(await self.opt_datum(env, "index", table.primary_key), self)
-        if index == table.primary_key:
-            for k in keys:
-                if table.system is None:
-                    check_primary_key(k, self)
+        index = await index_opt(self, env, table.primary_key)
+        kind = PRIMARY if index == table.primary_key else SECONDARY
+        for k in keys:
+            if table.system is None or kind == SECONDARY:
+                err = key_error(k, kind, self)
+                if err is not None:
+                    raise err
+        keys = [k for k in keys if not contains_minmax(k)]  # r.minval / r.maxval match nothing
+        if kind == PRIMARY:
             s = GeneratorStream(_get_all_pk(table, keys), table=table, typeof_name="SELECTION<STREAM>")
             s.feed_keys = (index, keys)  # type: ignore[attr-defined]  # what a changefeed follows
             return s
-        try:
+        if not keys:
             table.check_index_usable(index)
-        except ReqlError as e:
-            raise e.at(self)
+        # Each scan checks the index when first read, as RethinkDB does:
+        # `get_all(1, index="x").do(...)` is a type error whether x exists or not.
         parts = [table.index_scan(index, k, k, hi_open=False, typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
         s = ChainStream(parts)
         s.table = table
@@ -138,6 +150,13 @@ class GetAll(Term):
         s.type_name = "SELECTION"
         s.feed_keys = (index, keys)  # type: ignore[attr-defined]  # what a changefeed follows
         return s
+
+
+    async def key_arg(self, env: Env, i: int) -> Any:
+        key = await self.arg_datum(env, i)
+        if key is None:
+            raise ReqlNonExistenceError("Keys cannot be NULL.", self.args[i])
+        return key
 
 
 def _distinct(keys: list) -> list:
@@ -161,34 +180,35 @@ async def _get_all_pk(table: TableVal, keys: list):  # type: ignore[no-untyped-d
         yield rows
 
 
+NULL_BOUND = "Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness."
+
+
+async def index_opt(t: Term, env: Env, default: str) -> str:
+    """The `index` optarg: a string, or the optarg's own type error."""
+    return as_str(await t.opt_datum(env, "index", default), t.optargs.get("index", t))
+
+
 @term(T.BETWEEN)
 class Between(Term):
     async def eval(self, env: Env) -> Stream:
         src = await self.args[0].eval(env)
         if not isinstance(src, (TableVal, TableSlice)):
             raise wrong_type("TABLE_SLICE", src, self.args[0])
-        lo_open = await self.bound_is_open(env, "left_bound", False)
-        hi_open = await self.bound_is_open(env, "right_bound", True)
+        lo_open = await bound_is_open(self, env, "left_bound", False)
+        hi_open = await bound_is_open(self, env, "right_bound", True)
         lo = await self.arg_datum(env, 1)
         hi = await self.arg_datum(env, 2)
-        if lo is None or hi is None:
-            raise ReqlQueryLogicError("Cannot use `nu" + "ll` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness.", self)
+        for bound, at in ((lo, self.args[1]), (hi, self.args[2])):
+            if bound is None:
+                raise ReqlQueryLogicError(NULL_BOUND, at)
         default_index = src.primary_key if isinstance(src, TableVal) else src.index
-        index = as_str(await self.opt_datum(env, "index", default_index), self)
+        index = await index_opt(self, env, default_index)
         try:
             if isinstance(src, TableVal):
                 return src.index_scan(index, lo, hi, lo_open=lo_open, hi_open=hi_open)
             return src.with_bounds(index, lo, hi, lo_open, hi_open)
         except ReqlError as e:
             raise e.at(self)
-
-    async def bound_is_open(self, env: Env, name: str, default: bool) -> bool:
-        v = await self.opt_datum(env, name, MISSING)
-        if v is MISSING:
-            return default
-        if v == "open" or v == "closed":
-            return v == "open"
-        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{D.print_datum(v)}`).", self)
 
 
 class AdminTerm(Term):
@@ -200,7 +220,7 @@ class AdminTerm(Term):
 @term(T.DB_CREATE)
 class DbCreate(AdminTerm):
     async def eval(self, env: Env) -> dict:
-        name = C.check_name("Database", await self.arg_str(env, 0))
+        name = checked_name("Database", await self.arg_str(env, 0), self.args[0])
         ctx = env.ctx
         ctx.auth.require(env.ctx.user, "config")
         try:
@@ -213,7 +233,7 @@ class DbCreate(AdminTerm):
 @term(T.DB_DROP)
 class DbDrop(AdminTerm):
     async def eval(self, env: Env) -> dict:
-        name = C.check_name("Database", await self.arg_str(env, 0))
+        name = checked_name("Database", await self.arg_str(env, 0), self.args[0])
         ctx = env.ctx
         if name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't delete it.", self)
@@ -244,7 +264,7 @@ class TableCreate(AdminTerm):
         ctx = env.ctx
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't create new tables in it.", self)
-        C.check_name("Table", name)
+        checked_name("Table", name, self.args[-1])
         pk = as_str(await self.opt_datum(env, "primary_key", "id"), self)
         durability = await self.opt_datum(env, "durability", "hard")
         if durability not in ("hard", "soft"):
@@ -268,8 +288,13 @@ class TableCreate(AdminTerm):
         try:
             C.check_replication(**given)
         except ReqlError as e:
-            raise e.at(self)
+            raise e.at(option_term(self, e))
         return 1 if given["shards"] is None else given["shards"]
+
+
+def option_term(t: Term, error: Exception) -> Term:
+    """The optarg an error is about (see ``catalog.OptionError``), else ``t``."""
+    return t.optargs.get(getattr(error, "option", ""), t)
 
 
 def show(v: Any) -> str:
@@ -283,7 +308,7 @@ class TableDrop(AdminTerm):
         ctx = env.ctx
         if db.name == C.SYSTEM_DB:
             raise ReqlOpFailedError("Database `rethinkdb` is special; you can't drop tables in it.", self)
-        C.check_name("Table", name)
+        checked_name("Table", name, self.args[-1])
         dbm = ctx.catalog.require_db(db.name)
         meta = ctx.catalog.require_table(db.name, dbm.id, name)
         ctx.auth.require(env.ctx.user, "config", dbm.id, meta.id)
@@ -324,13 +349,17 @@ class Wait(AdminTerm):
     async def eval(self, env: Env) -> dict:
         if not self.args:
             raise ReqlQueryLogicError("`wait` can only be called on a table or database.", self)
-        wait_for = await self.opt_datum(env, "wait_for", "all_replicas_ready")
+        wait_for_at = self.optargs.get("wait_for", self)
+        wait_for = as_str(await self.opt_datum(env, "wait_for", "all_replicas_ready"), wait_for_at)
         if wait_for not in WAIT_STATES:
             raise ReqlQueryLogicError(
                 f"Unknown table readiness state: '{wait_for}', must be one of 'ready_for_outdated_reads', "
                 "'ready_for_reads', 'ready_for_writes', or 'all_replicas_ready'",
-                self,
+                wait_for_at,
             )
+        timeout = await self.opt_datum(env, "timeout", None)
+        if timeout is not None:
+            as_num(timeout, self.optargs.get("timeout", self))
         target = await self.args[0].eval(env)
         special = "Database `rethinkdb` is special; the system tables in it are always available and don't need to be waited on."
         if isinstance(target, DbVal):

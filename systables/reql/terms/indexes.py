@@ -16,7 +16,6 @@ from ...datum.errors import ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...indexes.definition import (
     NOT_DETERMINISTIC,
-    constant_function,
     default_function,
     encode_definition,
     function_of,
@@ -26,8 +25,7 @@ from ...indexes.definition import (
 from ...storage import IndexMeta
 from ..pretty import print_index_query
 from ..tables import TableVal
-from ..term import Env, Term, as_bool, as_datum, term
-from ..values import FuncVal
+from ..term import Env, Term, as_bool, as_func, term
 from .basic import Const, Datum, MakeObject, Spliced
 from .db_table import table_arg
 from .geo import check_index_function
@@ -96,19 +94,19 @@ class IndexCreate(IndexTerm):
 
     async def function_arg(self, env: Env) -> tuple[Any, bool, bool]:
         """The third argument, evaluated as RethinkDB does: a BINARY is an
-        index definition, a function must be deterministic, any other value
-        is a constant."""
+        index definition; anything else must be a deterministic function (a
+        constant is a type error, as in RethinkDB)."""
         arg = self.args[2]
         value = await arg.eval(env)
         if type(value) is bytes:
             return parse_index_binary(value)
-        if isinstance(value, FuncVal):
-            if not value.deterministic or value.term is None or value.term.tt != T.FUNC:
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
-            if not check_index_function(value.term):
-                raise ReqlQueryLogicError(NOT_DETERMINISTIC)
-            return term_to_wire(value.term), False, False
-        return constant_function(datum_to_wire(as_datum(value, arg))), False, False
+        func = as_func(value, arg).term
+        if func is None or func.tt != T.FUNC:
+            raise ReqlQueryLogicError(NOT_DETERMINISTIC, arg)
+        body = func.args[1]
+        if not body.is_deterministic(across_queries=True) or not check_index_function(func):
+            raise ReqlQueryLogicError(NOT_DETERMINISTIC, body)
+        return term_to_wire(func), False, False
 
 
 @term(T.INDEX_DROP)
@@ -149,12 +147,15 @@ class IndexRename(IndexTerm):
             raise does_not_exist(old, table)
         self.require_config(env, table)
         indexes = table.store.meta.indexes
+        if not overwrite and (old not in indexes or (new in indexes and new != old)):
+            # RethinkDB checks both at once without overwrite, and says so
+            raise ReqlOpFailedError(
+                f"Index `{old}` does not exist or index `{new}` already exists on table `{table.qualified_name}`."
+            )
         if old not in indexes:
             raise does_not_exist(old, table)
         if old == new:
             return {"renamed": 0}
-        if new in indexes and not overwrite:
-            raise ReqlOpFailedError(f"Index `{new}` already exists on table `{table.qualified_name}`.")
         self.rename(env, table, old, new)
         return {"renamed": 1}
 
@@ -179,7 +180,7 @@ class IndexStatusTerm(IndexTerm):
                 raise not_found(names[0], table)
             return []
         indexes = table.store.meta.indexes
-        for name in names:
+        for name in sorted(names):  # RethinkDB names the first missing one in name order
             if name not in indexes:
                 raise not_found(name, table)
         chosen = set(names) if names else set(indexes)

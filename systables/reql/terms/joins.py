@@ -18,7 +18,6 @@ from ..seq import (
     as_stream,
     check_array_limit,
     eager_items,
-    func_of,
     grouped,
     seq_of,
     to_list,
@@ -26,7 +25,7 @@ from ..seq import (
 )
 from ..stream import BatchMapStream, MapStream, Stream
 from ..tables import TableVal
-from ..term import Env, Term, as_bool, as_datum, as_str, term
+from ..term import Env, Term, as_bool, as_datum, as_str, func_or_constant, term
 from ..values import GroupedStream, Val
 from .aggregation import apply_per_group
 from .objects_core import merge_docs
@@ -64,7 +63,8 @@ class NestedLoopJoin(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
-        f = func_of(await self.args[2].eval(env), self.args[2])
+        seq_of(await self.args[1].eval(env), self.args[1])  # the right side is checked first
+        f = func_or_constant(await self.args[2].eval(env))  # a constant predicate is allowed
 
         async def matches(left: Any) -> list:
             right = seq_of(await self.args[1].eval(env), self.args[1])
@@ -165,7 +165,9 @@ def zip_one(at: Any) -> Callable[[Any], Awaitable[Any]]:
 
 def zip_row(row: Any, at: Any) -> Any:
     """``left`` merged with ``right`` (just ``left`` for an unmatched outer-join row)."""
-    if type(row) is not dict or "left" not in row:
+    if type(row) is not dict:
+        raise ReqlQueryLogicError(f"Expected type OBJECT but found {D.type_name(row)}.", at)
+    if "left" not in row:
         raise ReqlQueryLogicError("ZIP can only be called on the result of a join.", at)
     if "right" not in row:
         return row["left"]

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...js import JsError, JsPool, JsTimeout
-from ..term import Env, Term, as_datum, as_num, datum_from_wire, term
+from ..term import Env, Term, as_datum, as_num, as_str, datum_from_wire, term
 from ..values import FuncVal
 
 DEFAULT_TIMEOUT = 5.0
@@ -25,7 +25,7 @@ class Javascript(Term):
     deterministic = False
 
     async def eval(self, env: Env) -> Any:
-        source = await self.arg_str(env, 0)
+        source = as_str(await self.arg_datum(env, 0), self)  # a datum check: the term's error
         timeout = await self.timeout(env)
         pool = env.ctx.js
         try:

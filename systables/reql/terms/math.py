@@ -9,9 +9,9 @@ from typing import Any
 from ... import datum as D
 from ...datum import norm_num
 from ...datum import times as TM
-from ...datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from ...datum.errors import ReqlQueryLogicError, array_over_limit
 from ...datum.ql2 import TermType as T
-from ..term import Env, Term, as_bool, as_num, term, type_error
+from ..term import Env, Term, as_bool, term, type_error
 from .basic import DatumOp, datum_value
 
 # ---------------------------------------------------------------------------
@@ -81,28 +81,33 @@ class Ge(Compare):
 # Arithmetic, folded left to right over the arguments.
 
 class Arith(DatumOp):
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
+    """Arithmetic on datums: as in RethinkDB, a type error or an overflow is the
+    arithmetic term's, whichever operand caused it; a single operand is returned
+    as it is (``r.add(true)`` is true)."""
+
+    def op2(self, a: Any, b: Any) -> Any:
         raise NotImplementedError
 
-    def check_single(self, v: Any, at: Any) -> None:
-        as_num(v, at)
-
-    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+    def array_size(self, a: Any, b: Any) -> int | None:
         """The length of ``op2(a, b)`` when it is an array, known before it is built."""
         return None
 
     async def apply(self, env: Env, first: Any) -> Any:
         acc = datum_value(first, self.args[0])
-        if len(self.args) == 1:
-            self.check_single(acc, self.args[0])
         limit = env.ctx.array_limit
         for a in self.args[1:]:
             b = datum_value(await a.eval(env), a)
-            size = self.array_size(acc, b, a)
+            size = self.array_size(acc, b)
             if size is not None and size > limit:  # refused before building it
-                raise ReqlResourceLimitError(f"Array over size limit `{limit}`.", self)
-            acc = self.op2(acc, b, a)
+                raise array_over_limit(limit, self)
+            acc = self.op2(acc, b)
         return acc
+
+    def num(self, v: Any) -> int | float:
+        return check_num(v, self)
+
+    def result(self, x: int | float) -> int | float:
+        return checked(x, self)
 
 
 def check_num(v: Any, at: Any) -> int | float:
@@ -121,70 +126,55 @@ def checked(x: int | float, at: Any) -> int | float:
 
 @term(T.ADD)
 class Add(Arith):
-    def check_single(self, v: Any, at: Any) -> None:
-        if type(v) not in (int, float, str, list) and not TM.is_time(v):
-            raise type_error("NUMBER", v, at)
-
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
+    def op2(self, a: Any, b: Any) -> Any:
         if TM.is_time(a):
-            return TM.time_add(a, check_num(b, at))
+            return TM.time_add(a, self.num(b))
         if TM.is_time(b):
-            return TM.time_add(b, check_num(a, self.args[0]))
+            return TM.time_add(b, self.num(a))
         ta = type(a)
         if ta is str or ta is list:
             if type(b) is not ta:
-                raise type_error("STRING" if ta is str else "ARRAY", b, at)
+                raise type_error("STRING" if ta is str else "ARRAY", b, self)
             return a + b
-        check_num(a, self.args[0])
-        return checked(a + check_num(b, at), at)
+        return self.result(self.num(a) + self.num(b))
 
-    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+    def array_size(self, a: Any, b: Any) -> int | None:
         return len(a) + len(b) if type(a) is list and type(b) is list else None
 
 
 @term(T.SUB)
 class Sub(Arith):
-    def check_single(self, v: Any, at: Any) -> None:
-        if not TM.is_time(v):
-            as_num(v, at)
-
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
+    def op2(self, a: Any, b: Any) -> Any:
         if TM.is_time(a):
-            return TM.time_sub(a, b, at)
-        check_num(a, self.args[0])
-        return checked(a - check_num(b, at), at)
+            return TM.time_sub(a, b, self)
+        return self.result(self.num(a) - self.num(b))
 
 
 @term(T.MUL)
 class Mul(Arith):
-    def check_single(self, v: Any, at: Any) -> None:
-        if type(v) is not list:
-            as_num(v, at)
-
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
+    def op2(self, a: Any, b: Any) -> Any:
         if type(a) is list or type(b) is list:
             arr, n = (a, b) if type(a) is list else (b, a)
-            copies = as_integer(n, at)
+            copies = as_integer(n, self)
             if copies < 0:
-                raise ReqlQueryLogicError("Cannot multiply an ARRAY by a negative number.", at)
+                raise ReqlQueryLogicError("Cannot multiply an ARRAY by a negative number.", self)
             return arr * copies
-        check_num(a, self.args[0])
-        return checked(a * check_num(b, at), at)
+        return self.result(self.num(a) * self.num(b))
 
-    def array_size(self, a: Any, b: Any, at: Any) -> int | None:
+    def array_size(self, a: Any, b: Any) -> int | None:
         if type(a) is list or type(b) is list:
             arr, n = (a, b) if type(a) is list else (b, a)
-            return len(arr) * max(0, as_integer(n, at))
+            return len(arr) * max(0, as_integer(n, self))
         return None
 
 
 @term(T.DIV)
 class Div(Arith):
-    def op2(self, a: Any, b: Any, at: Any) -> Any:
-        check_num(a, self.args[0])
-        if check_num(b, at) == 0:
-            raise ReqlQueryLogicError("Cannot divide by zero.", at)
-        return checked(a / b, at)
+    def op2(self, a: Any, b: Any) -> Any:
+        a = self.num(a)
+        if self.num(b) == 0:
+            raise ReqlQueryLogicError("Cannot divide by zero.", self)
+        return self.result(a / b)
 
 
 def as_integer(v: Any, at: Any) -> int:
@@ -194,8 +184,8 @@ def as_integer(v: Any, at: Any) -> int:
         return n
     if type(n) is float and n.is_integer() and -D.MAX_DBL_INT <= n <= D.MAX_DBL_INT:
         return int(n)
-    too_big = abs(n) > D.MAX_DBL_INT
-    raise ReqlQueryLogicError(f"Number not an integer{' (>2^53)' if too_big else ''}: {D.fmt_double(n)}", at)
+    bound = " (>2^53)" if n > D.MAX_DBL_INT else " (<-2^53)" if n < -D.MAX_DBL_INT else ""
+    raise ReqlQueryLogicError(f"Number not an integer{bound}: {D.fmt_double(n)}", at)
 
 
 @term(T.MOD)
@@ -243,19 +233,25 @@ class Round(Rounding):
 # ---------------------------------------------------------------------------
 # Bitwise operations on 64-bit two's complement integers (results as numbers).
 
-def wrap_int64(n: int) -> int:
-    return (n + 2**63) % 2**64 - 2**63
-
-
 class Bitwise(DatumOp):
-    def combine(self, a: int, b: int) -> int:
+    """Bit operations on integers below 2**53 in magnitude: each operand must be
+    an integer (that error is the operand's), one of 2**53 or more is too large
+    for the term (RethinkDB's ``bit_op``)."""
+
+    def combine(self, a: int, b: int) -> int | float:
         raise NotImplementedError
 
     async def apply(self, env: Env, first: Any) -> Any:
-        acc = as_integer(datum_value(first, self.args[0]), self.args[0])
+        acc: int | float = self.operand(datum_value(first, self.args[0]), self.args[0])
         for a in self.args[1:]:
-            acc = self.combine(acc, as_integer(datum_value(await a.eval(env), a), a))
-        return norm_num(wrap_int64(acc))
+            acc = self.combine(acc, self.operand(datum_value(await a.eval(env), a), a))  # type: ignore[arg-type]
+        return checked(acc, self)
+
+    def operand(self, v: Any, at: Any) -> int:
+        n = as_integer(v, at)
+        if n >= D.MAX_DBL_INT:
+            raise ReqlQueryLogicError(f"Integer too large: {n}", self)
+        return n
 
 
 @term(T.BIT_AND)
@@ -279,29 +275,35 @@ class BitXor(Bitwise):
 @term(T.BIT_NOT)
 class BitNot(Bitwise):
     async def apply(self, env: Env, first: Any) -> Any:
-        return norm_num(~as_integer(datum_value(first, self.args[0]), self.args[0]))
+        return norm_num(~self.operand(datum_value(first, self.args[0]), self.args[0]))
 
 
 class Shift(Bitwise):
-    def combine(self, a: int, b: int) -> int:
+    async def apply(self, env: Env, first: Any) -> Any:
+        a = self.operand(datum_value(first, self.args[0]), self.args[0])
+        b = as_integer(datum_value(await self.args[1].eval(env), self.args[1]), self.args[1])
         if b < 0:
-            raise ReqlQueryLogicError(f"Cannot shift by a negative amount ({b}).", self.args[1])
-        return self.shift(a, min(b, 64))
+            raise ReqlQueryLogicError("Cannot bit-shift by a negative value.", self)
+        return checked(self.shift(a, b), self)
 
-    def shift(self, a: int, b: int) -> int:
+    def shift(self, a: int, b: int) -> int | float:
         raise NotImplementedError
 
 
 @term(T.BIT_SAL)
 class BitSal(Shift):
-    def shift(self, a: int, b: int) -> int:
-        return a << b
+    def shift(self, a: int, b: int) -> float:
+        # RethinkDB shifts left in doubles: no wrap-around, and an overflow is infinite.
+        try:
+            return math.ldexp(float(a), b)
+        except OverflowError:
+            return math.inf
 
 
 @term(T.BIT_SAR)
 class BitSar(Shift):
     def shift(self, a: int, b: int) -> int:
-        return a >> b
+        return a >> min(b, 64)
 
 
 # ---------------------------------------------------------------------------

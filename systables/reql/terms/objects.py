@@ -8,7 +8,7 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..seq import eager_items, grouped, not_an_object, rewrap_rows, seq_of, typed_error
+from ..seq import eager_items, grouped, not_an_object, rewrap_rows, seq_of
 from ..stream import BatchMapStream, Stream
 from ..term import Env, Term, as_datum, term
 from ..values import FuncVal, GroupedStream, SingleSelection
@@ -30,9 +30,14 @@ class ObjectOrSeqTerm(Term):
         if isinstance(src, (Stream, GroupedStream)) or type(src) is list:
             return await self.on_seq(env, src, params)
         obj = src.doc if isinstance(src, SingleSelection) else as_datum(src, self.args[0])
-        if type(obj) is not dict:
-            raise not_an_object(self.name, obj, self.args[0])
+        if not O.is_plain_object(obj):
+            raise not_an_object(self.error_name, obj, self.args[0])
         return await self.on_object(env, obj, params)
+
+    @property
+    def error_name(self) -> str:
+        """The term named in type errors."""
+        return self.name
 
     async def param(self, env: Env, i: int) -> Any:
         return await self.arg_datum(env, i)
@@ -43,9 +48,9 @@ class ObjectOrSeqTerm(Term):
 
     def element(self, row: Any) -> dict:
         if type(row) is list:
-            raise ReqlQueryLogicError(f"Cannot perform {self.name} on a sequence of sequences.", self)
-        if type(row) is not dict:
-            raise not_an_object(self.name, row, self)
+            raise ReqlQueryLogicError(f"Cannot perform {self.error_name} on a sequence of sequences.", self)
+        if not O.is_plain_object(row):
+            raise not_an_object(self.error_name, row, self)
         return row
 
     async def on_seq(self, env: Env, src: Any, params: list) -> Any:
@@ -94,15 +99,24 @@ class Without(ObjectOrSeqTerm):
 class Merge(ObjectOrSeqTerm):
     async def param(self, env: Env, i: int) -> Any:
         v = await self.args[i].eval(env)
-        return v if isinstance(v, FuncVal) else as_datum(v, self.args[i])
+        if isinstance(v, FuncVal):
+            return v
+        return self.mergeable(as_datum(v, self.args[i]), self.args[i])
 
     async def on_object(self, env: Env, obj: dict, params: list) -> Any:
         acc: Any = obj
-        for p in params:
+        for p, at in zip(params, self.args[1:]):
             if isinstance(p, FuncVal):
-                p = as_datum(await p(acc))
+                p = self.mergeable(as_datum(await p(acc)), at)
             acc = O.merge_docs(acc, p)
         return acc
+
+    @staticmethod
+    def mergeable(v: Any, at: Term) -> Any:
+        """A pseudo-type cannot be merged into an object (r.literal can)."""
+        if type(v) is dict and D.REQL_TYPE in v and not O.is_literal(v):
+            raise ReqlQueryLogicError(f"Cannot merge objects of type `{D.type_name(v)}`.", at)
+        return v
 
 
 @term(T.HAS_FIELDS)
@@ -110,6 +124,8 @@ class HasFields(ObjectOrSeqTerm):
     keeps_rows = True
 
     async def row_result(self, env: Env, row: Any, params: list) -> list:
+        if row is None:
+            return []  # a missing value has no fields
         return [row] if O.has_fields(self.element(row), params) else []
 
     async def on_object(self, env: Env, obj: dict, params: list) -> Any:
@@ -118,13 +134,19 @@ class HasFields(ObjectOrSeqTerm):
 
 @term(T.WITH_FIELDS)
 class WithFields(ObjectOrSeqTerm):
-    """Rows having every field, plucked to those fields (sequences only)."""
+    """Rows having every field, plucked to those fields (sequences only).
+    RethinkDB runs it as has_fields, and its errors say so."""
+
+    error_name = "has_fields"  # type: ignore[assignment]
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
         if isinstance(src, SingleSelection) or (type(src) is not list and not isinstance(src, (Stream, GroupedStream))):
             if not grouped(src):
-                seq_of(src, self.args[0])  # raises: with_fields takes a sequence
+                value = src.doc if isinstance(src, SingleSelection) else as_datum(src, self.args[0])
+                if not O.is_plain_object(value):
+                    raise not_an_object(self.error_name, value, self.args[0])
+                seq_of(value, self.args[0])  # raises: with_fields takes a sequence
         return await super().eval(env)
 
     async def row_result(self, env: Env, row: Any, params: list) -> list:
@@ -145,8 +167,8 @@ class ObjectTerm(Term):
         if grouped(src):
             return await apply_per_group(self, env, src)
         obj = src.doc if isinstance(src, SingleSelection) else as_datum(src, self.args[0])
-        if type(obj) is not dict:
-            raise typed_error(obj, f"Expected type OBJECT but found {D.type_name(obj)}.", self.args[0])
+        if not O.is_plain_object(obj):
+            raise ReqlQueryLogicError(f"Cannot call `{self.name}` on objects of type `{D.type_name(obj)}`.", self.args[0])
         return self.on_object(obj)
 
     def on_object(self, obj: dict) -> Any:
@@ -170,15 +192,17 @@ LITERAL_HOSTS = {T.MERGE: None, T.UPDATE: 1, T.FILTER: 1}
 
 
 def literal_allowed(t: Term) -> bool:
-    """r.literal is legal inside the objects (or functions returning them) given
-    to merge, update or filter, and nowhere else."""
+    """r.literal is legal inside the objects given to merge, update or filter,
+    and in functions returning them for merge and update; nowhere else."""
     node, parent = t, t.parent
+    in_function = False
     while parent is not None and (
         parent.tt in (T.MAKE_OBJ, T.FUNC, T.ARGS)
         or (parent.tt == T.MAKE_ARRAY and parent.parent is not None and parent.parent.tt == T.ARGS)
     ):
+        in_function = in_function or parent.tt == T.FUNC
         node, parent = parent, parent.parent
-    if parent is None or parent.tt not in LITERAL_HOSTS:
+    if parent is None or parent.tt not in LITERAL_HOSTS or (in_function and parent.tt == T.FILTER):
         return False
     position = LITERAL_HOSTS[parent.tt]
     return node.frame == position if position is not None else node.frame != 0

@@ -7,12 +7,10 @@ from typing import Any
 
 from ... import datum as D
 from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from ..term import STRAY_LITERAL
 
 LITERAL = "LITERAL"
-STRAY_LITERAL = (
-    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update "
-    "and cannot nest inside other literals."
-)
+
 
 
 def is_literal(v: Any) -> bool:

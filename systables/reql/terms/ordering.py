@@ -41,11 +41,13 @@ async def ordering(env: Env, v: Any, at: Any) -> tuple[Any, bool]:
     desc = False
     if isinstance(v, Ordering):
         v, desc = v.key, v.descending
+        if at is not None and at.tt in (T.ASC, T.DESC):
+            at = at.args[0]  # the field name inside r.asc / r.desc
     if isinstance(v, FuncVal):
         return key_or_missing(row_fn(v)), desc
     field = as_datum(v, at)
     field = as_str(field, at)
-    return key_or_missing(field_fn(field)), desc
+    return key_or_missing(field_fn(field, at)), desc
 
 
 def selection_stream(src: Stream) -> Stream:

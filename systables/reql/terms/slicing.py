@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import datum as D
 from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..seq import (
@@ -17,7 +16,7 @@ from ..stream import (
     SliceStream,
     Stream,
 )
-from ..term import Env, Term, as_int, term
+from ..term import Env, Term, as_int, bound_is_open, term
 from ..values import SingleSelection
 from .aggregation import apply_per_group
 from .sequence import SeqTerm
@@ -64,20 +63,14 @@ class Slice(Term):
             return await apply_per_group(self, env, src)
         start = index_arg(await self.arg_datum(env, 1), self.args[1])
         stop = index_arg(await self.arg_datum(env, 2), self.args[2]) if len(self.args) > 2 else None
-        left_open = await self.bound(env, "left_bound", "closed") == "open"
-        right_closed = await self.bound(env, "right_bound", "open") == "closed"
+        left_open = await bound_is_open(self, env, "left_bound", False)
+        right_closed = not await bound_is_open(self, env, "right_bound", True)
         if isinstance(src, SingleSelection):
             src = src.doc
         if type(src) in (str, bytes):
             return src[slice(*array_bounds(len(src), start, stop, left_open, right_closed))]
         return slice_seq(seq_of(src, self.args[0]), start, stop, left_open, right_closed, self)
 
-    async def bound(self, env: Env, name: str, default: str) -> str:
-        v = await self.opt_datum(env, name, default)
-        if v not in ("open", "closed"):
-            shown = v if type(v) is str else D.print_datum(v)
-            raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{shown}`).", self)
-        return v
 
 
 def array_bounds(size: int, start: int, stop: int | None, left_open: bool, right_closed: bool) -> tuple[int, int]:

@@ -56,13 +56,13 @@ class Split(StringOp):
         delimiter = None
         if len(self.args) > 1:
             d = datum_value(await self.args[1].eval(env), self.args[1])
-            delimiter = None if d is None else as_str(d, self.args[1])
+            delimiter = None if d is None else as_str(d, self)  # a datum check: the term's error
         limit = -1
         if len(self.args) > 2:
             limit = as_int(datum_value(await self.args[2].eval(env), self.args[2]), self.args[2])
             top = env.ctx.array_limit - 1
             if not -1 <= limit <= top:
-                raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self.args[2])
+                raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self)
         if delimiter is None:
             return split_whitespace(s, limit)
         if delimiter == "":

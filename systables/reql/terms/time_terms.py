@@ -10,7 +10,7 @@ from ... import datum as D
 from ...datum import times as TM
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..term import Env, Term, as_str, term
+from ..term import Env, Term, as_str, bound_is_open, term
 from .basic import DatumOp, datum_value
 
 
@@ -18,7 +18,7 @@ def as_time(v: Any, at: Any = None) -> dict:
     d = datum_value(v, at)
     if TM.is_time(d):
         return d
-    raise ReqlQueryLogicError(f"Expected type PTYPE<TIME> but found {D.type_name(d)}.", at)
+    raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{D.print_datum(d)}`.", at)
 
 
 class TimeOp(DatumOp):
@@ -34,7 +34,7 @@ class TimeOp(DatumOp):
 @term(T.NOW)
 class Now(Term):
     min_args = max_args = 0
-    deterministic = False
+    varies_across_queries = True
 
     async def eval(self, env: Env) -> Any:
         return env.ctx.now()
@@ -64,7 +64,7 @@ class Time(Term):
         if n == 7:
             hours, minutes = await self.arg_int(env, 3), await self.arg_int(env, 4)
             seconds = await self.arg_num(env, 5)
-        tz = TM.sanitize_tz(await self.arg_str(env, n - 1), self.args[n - 1])
+        tz = TM.sanitize_tz(await self.arg_str(env, n - 1), self)
         return TM.time_from_fields(year, month, day, hours, minutes, seconds, tz, self)
 
 
@@ -76,8 +76,8 @@ class Iso8601(Term):
     async def eval(self, env: Env) -> Any:
         text = await self.arg_str(env, 0)
         default = await self.opt_datum(env, "default_timezone", None)
-        default_tz = None if default is None else TM.sanitize_tz(as_str(default, self), self)
-        return TM.parse_iso8601(text, default_tz, self)
+        default_tz = None if default is None else as_str(default, self)
+        return TM.parse_iso8601(text, default_tz, self.args[0])  # RethinkDB marks the text
 
 
 @term(T.TO_ISO8601)
@@ -101,7 +101,7 @@ class InTimezone(TimeOp):
     min_args = max_args = 2
 
     async def on_time(self, env: Env, t: dict) -> Any:
-        tz = TM.sanitize_tz(await self.arg_str(env, 1), self.args[1])
+        tz = TM.sanitize_tz(as_str(await self.arg_datum(env, 1), self), self)
         return TM.make_time(t["epoch_time"], tz)
 
 
@@ -123,18 +123,12 @@ class During(TimeOp):
     async def on_time(self, env: Env, t: dict) -> Any:
         start = as_time(await self.args[1].eval(env), self.args[1])
         end = as_time(await self.args[2].eval(env), self.args[2])
-        left_open = await self.bound_is_open(env, "left_bound", "closed")
-        right_open = await self.bound_is_open(env, "right_bound", "open")
+        left_open = await bound_is_open(self, env, "left_bound", False)
+        right_open = await bound_is_open(self, env, "right_bound", True)
         lo = D.cmp(start, t)
         hi = D.cmp(t, end)
         return not (lo > 0 or (lo == 0 and left_open) or hi > 0 or (hi == 0 and right_open))
 
-    async def bound_is_open(self, env: Env, name: str, default: str) -> bool:
-        v = await self.opt_datum(env, name, default)
-        if v not in ("open", "closed"):
-            shown = v if type(v) is str else D.print_datum(v)
-            raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{shown}`).", self)
-        return v == "open"
 
 
 @term(T.DATE)

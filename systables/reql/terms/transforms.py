@@ -134,7 +134,10 @@ class ConcatMap(Term):
             v = await f(row)
             if isinstance(v, Stream) or type(v) is list:
                 return v
-            return seq_of(as_datum(v), self)
+            try:
+                return seq_of(as_datum(v, self.args[1]), self.args[1])
+            except ReqlError as e:
+                raise e.at(self.args[1])  # the function's result is not a sequence
 
         if isinstance(src, GroupedStream):
             async def step(row: Any) -> list:

@@ -21,7 +21,7 @@ from ...timeslice import yield_now
 from ...datum.errors import ReqlError, ReqlInterrupted, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...system.base import RowChange
-from ..seq import seq_of
+from ..seq import seq_of, typed_error
 from ..stream import Stream
 from ..tables import TableVal, primary_key_error
 from ..term import MISSING, Env, Term, as_datum, as_str, func_or_constant, term
@@ -29,6 +29,7 @@ from ..values import FuncVal, SingleSelection, Val
 from .basic import Datum
 from .db_table import table_arg, wrong_type
 from .objects_core import merge_docs
+from .write_hooks import ActiveHook, hook_for
 
 WRITE_CHUNK = 1000  # documents per storage batch
 MINMAX_ERROR = "`r.minval` and `r.maxval` cannot be written to disk."
@@ -100,9 +101,10 @@ async def durability_of(t: Term, env: Env, table: TableVal) -> str:
     d = await t.opt_datum(env, "durability", MISSING)
     if d is MISSING:
         return table.store.meta.durability if table.store is not None else "soft"
-    d = as_str(d, t)
+    at = t.optargs.get("durability", t)  # the option's value is marked
+    d = as_str(d, at)
     if d not in ("hard", "soft"):
-        raise ReqlQueryLogicError(f'Durability option `{d}` unrecognized (options are "hard" and "soft").', t)
+        raise ReqlQueryLogicError(f'Durability option `{d}` unrecognized (options are "hard" and "soft").', at)
     return d
 
 
@@ -110,6 +112,10 @@ async def return_changes_of(t: Term, env: Env) -> bool | str:
     rc = await t.opt_datum(env, "return_changes", False)
     if rc == "always":
         return rc
+    if type(rc) is str:
+        raise ReqlQueryLogicError(
+            f"Invalid return_changes value `{rc}` (options are `true`, `false`, and `'always'`.)", t
+        )
     return truthy(rc)
 
 
@@ -186,6 +192,7 @@ class Writer:
         self.pending: dict[Any, dict | None] = {}
         self.held: list[Any] = []  # row locks taken since the last apply
         self.wrote = False
+        self.hook: ActiveHook | None = None  # the table's write hook, unless ignored
 
     async def __aenter__(self) -> "Writer":
         return self
@@ -231,6 +238,18 @@ class Writer:
     async def change(self, key: Any, old: dict | None, new: dict | None) -> None:
         """Record the outcome of replacing row ``key`` (``old``) with ``new``."""
         result = self.result
+        if self.hook is not None and (old is not None or new is not None):
+            try:
+                new = await self.hook.apply(key, old, new)
+            except ReqlError as e:
+                if not recoverable(e):
+                    raise
+                result.error(e.message, old, old)
+                return
+            err = replacement_error(self.table.primary_key, key, old, new)  # the hook's value, checked
+            if err is not None:
+                result.error(err, old, old)
+                return
         if new is None:
             if old is None:
                 await self.delete_missing(key)
@@ -299,10 +318,11 @@ class Insert(Term):
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
         conflict = await self.conflict_of(env)
         durability = await durability_of(self, env, table)
-        await self.opt_datum(env, "ignore_write_hook", False)
+        hook = await hook_for(self, env, table)
         docs = await self.args[1].eval(env)
         require_write(env, table)
         async with Writer(env, table, durability, result) as writer:
+            writer.hook = hook
             async for batch in doc_batches(docs, self.args[1]):
                 await self.insert_batch(writer, batch, conflict)
                 writer.flush()
@@ -317,10 +337,11 @@ class Insert(Term):
             if not conflict.deterministic:
                 raise ReqlQueryLogicError("The conflict function passed to `insert` must be deterministic.", self)
             return conflict
-        conflict = as_str(as_datum(conflict, self.optargs.get("conflict")), self)
+        at = self.optargs.get("conflict", self)  # RethinkDB marks the option's value
+        conflict = as_str(as_datum(conflict, at), at)
         if conflict not in ("error", "replace", "update"):
             raise ReqlQueryLogicError(
-                f'Conflict option `{conflict}` unrecognized (options are "error", "replace" and "update").', self
+                f'Conflict option `{conflict}` unrecognized (options are "error", "replace" and "update").', at
             )
         return conflict
 
@@ -365,6 +386,10 @@ class Insert(Term):
             elif nxt is not None:
                 await self.insert_one(writer, pk, nxt[1], nxt[2], conflict)
                 nxt = next(it, None)
+        if result.return_changes is True:
+            # RethinkDB lists documents it could not even validate after the others
+            for message in invalid.values():
+                result.add_change({"error": message, "new_val": None, "old_val": None})
 
     async def insert_one(self, writer: Writer, pk: str, key: Any, doc: dict, conflict: str | FuncVal) -> None:
         old = await writer.read(key)
@@ -475,20 +500,25 @@ class RowWrite(Term):
     def argument_deterministic(self) -> bool:
         return self.args[1].is_deterministic()
 
+    async def argument(self, env: Env) -> Any:
+        """The new value or the function computing it (replace evaluates a
+        value once, so its errors are the query's)."""
+        return await self.args[1].eval(env) if len(self.args) > 1 else None
+
     async def eval(self, env: Env) -> dict:
         non_atomic = truthy(await self.opt_datum(env, "non_atomic", False))
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
-        await self.opt_datum(env, "ignore_write_hook", False)
         sel = await self.args[0].eval(env)
-        fn = await self.args[1].eval(env) if len(self.args) > 1 else None
+        fn = await self.argument(env)
         if not non_atomic and not self.argument_deterministic():
-            raise ReqlQueryLogicError(NON_ATOMIC_ERROR, self.args[1])
+            raise ReqlQueryLogicError(NON_ATOMIC_ERROR, self)
         table, rows = selection_arg(sel, self.args[0])
         durability = await durability_of(self, env, table)
         require_write(env, table)
         if isinstance(fn, Val) and not isinstance(fn, FuncVal):
             fn = as_datum(fn, self.args[1])
         async with Writer(env, table, durability, result) as writer:
+            writer.hook = await hook_for(self, env, table)
             if isinstance(rows, SingleSelection):
                 await self.write_row(writer, rows.key, fn)
             else:
@@ -516,8 +546,44 @@ class RowWrite(Term):
         await writer.change(key, old, new)
 
 
+def per_row(arg: Term, env: Env) -> FuncVal:
+    """``arg`` evaluated for each row (a function it gives is called on the row)."""
+
+    async def call(args: list[Any]) -> Any:
+        value = await arg.eval(env)
+        return await value(*args) if isinstance(value, FuncVal) else value
+
+    return FuncVal([], call, deterministic=False)
+
+
+def failing(error: ReqlError) -> FuncVal:
+    """A value whose evaluation failed: every row fails with the same error."""
+
+    async def call(args: list[Any]) -> Any:
+        raise error
+
+    return FuncVal([], call, deterministic=True)
+
+
 @term(T.UPDATE)
 class Update(RowWrite):
+    async def argument(self, env: Env) -> Any:
+        """RethinkDB runs ``update(x)`` as a replace with a function merging ``x``
+        into each row: a value that is not a function is evaluated per row, and
+        its errors fail the rows (``update({'v': r.random()}, non_atomic=True)``
+        gives each row its own value)."""
+        arg = self.args[1]
+        if arg.tt == T.FUNC:
+            return await arg.eval(env)
+        if not arg.is_deterministic():
+            return per_row(arg, env)
+        try:
+            return await arg.eval(env)  # the same for every row: evaluated once
+        except ReqlError as e:
+            if not recoverable(e):
+                raise
+            return failing(e)
+
     async def new_value(self, old: dict | None, fn: Any) -> Any:
         if old is None:
             return None
@@ -557,18 +623,19 @@ class ForEach(Term):
     async def eval(self, env: Env) -> dict:
         seq = seq_of(await self.args[0].eval(env), self.args[0])
         fn = func_or_constant(await self.args[1].eval(env))
+        site = fn.site or self.args[1]  # a function's errors are its body's
         stats: dict = {}
         warnings: list[str] = []
         limit = env.ctx.array_limit
         async for row in iterate(seq):
             value = await fn(row)
             if isinstance(value, Val) and not isinstance(value, SingleSelection):
-                raise ReqlQueryLogicError(FOR_EACH_ERROR, self.args[1])
+                raise ReqlQueryLogicError(FOR_EACH_ERROR, site)
             try:
                 for summary in summaries_of(as_datum(value)):
                     merge_stats(stats, summary, limit, warnings)
             except ReqlError as e:
-                raise type(e)(f"{FOR_EACH_ERROR}  {e.message}", self.args[1]) from None
+                raise type(e)(f"{FOR_EACH_ERROR}  {e.message}", site) from None
         for w in warnings:
             stats.setdefault("warnings", [])
             if w not in stats["warnings"]:
@@ -590,7 +657,7 @@ def summaries_of(d: Any) -> list:
     if type(d) is dict and D.REQL_TYPE not in d:
         return [d]
     if type(d) is not list:
-        raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(d)}.")
+        raise typed_error(d, f"Expected type ARRAY but found {D.type_name(d)}.")
     for x in d:
         if type(x) is not dict:
             raise ReqlQueryLogicError(f"Expected type OBJECT but found {D.type_name(x)}.")
