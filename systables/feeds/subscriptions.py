@@ -192,47 +192,74 @@ class LimitSubscription(Subscription):
 
     # -- changes -------------------------------------------------------------------------
     def on_changes(self, changes: list[Change]) -> None:
+        """Each change notifies what it did to the set: what left paired with
+        what entered, or a row that changed in place.  With squash, the halves
+        are queued by primary key, so that the queue coalesces an entry and an
+        exit of the same row into nothing."""
         pk = self.store.meta.primary_key
         for change in changes:
-            self._apply(D.hashable(change.key(pk)), change.new)
+            before, after = self._apply(D.hashable(change.key(pk)), change.new)
+            self._notify(before, after)
 
-    def _apply(self, hashed_pk: Any, new_doc: dict | None) -> None:
-        old_offset = old_value = None
+    def _notify(self, before: dict[Any, tuple[int, Any]], after: dict[Any, tuple[int, Any]]) -> None:
+        left = sorted((h for h in before if h not in after), key=lambda h: before[h][0])
+        entered = sorted((h for h in after if h not in before), key=lambda h: after[h][0])
+        for h in before:
+            if h in after and not D.eq(before[h][1], after[h][1]):
+                self._push_limit(before[h], after[h], h)
+        if self.queue.squash:
+            for h in left:
+                self._push_limit(before[h], None, h)
+            for h in entered:
+                self._push_limit(None, after[h], h)
+            return
+        for i in range(max(len(left), len(entered))):
+            old = before[left[i]] if i < len(left) else None
+            new = after[entered[i]] if i < len(entered) else None
+            self._push_limit(old, new, None)
+
+    def _apply(self, hashed_pk: Any, new_doc: dict | None) -> tuple[dict, dict]:
+        """Apply one row's change to the set; returns the (offset, value) of
+        the members it touched, before and after.
+
+        Rows outside the set all come after its last one: a changed row
+        enters only if it beats that boundary (or the set held the whole
+        table); a vacancy is filled from the table, which already holds the
+        changed row."""
+        before: dict[Any, tuple[int, Any]] = {}
+        touched = [hashed_pk]
+        full = len(self.keys) >= self.n
+        boundary = self.keys[-1] if full else None
         if hashed_pk in self.members:
-            old_offset, old_value = self._remove(hashed_pk)
-        new_offset = new_value = None
-        entered = False
+            before[hashed_pk] = self._remove(hashed_pk)
         if new_doc is not None:
             key = self.sort_key(new_doc)
             value = self.transform(new_doc) if key is not ABSENT else ABSENT
-            if value is not ABSENT and (len(self.keys) < self.n or key < self.keys[-1]):
-                new_offset = self._insert(key, new_doc, value)
-                new_value, entered = value, True
-        evicted = None
+            if value is not ABSENT and (boundary is None or key < boundary):
+                self._insert(key, new_doc, value)
         if len(self.keys) > self.n:  # the new row pushed the last one out
-            evicted_pk = next(h for h, k in self.members.items() if k == self.keys[-1])
-            _, evicted = self._remove(evicted_pk)
-        if old_offset is not None and not entered:  # a row left: the next best replaces it
-            before = len(self.keys)
+            evicted = next(h for h, k in self.members.items() if k == self.keys[-1])
+            before[evicted] = (self.n - 1, self._remove(evicted)[1])  # it was last before the change
+            touched.append(evicted)
+        if len(self.keys) < self.n and full:
+            members = set(self.members)
             self.fill()
-            if len(self.keys) > before:
-                new_offset, new_value = len(self.keys) - 1, self.values[-1]
-        if old_offset is None and evicted is not None:
-            old_offset, old_value = self.n - 1, evicted
-        if old_value is None and new_value is None:
-            return
-        if old_value is not None and new_value is not None and D.eq(old_value, new_value) and old_offset == new_offset:
-            return
-        self._push_limit(old_value, new_value, old_offset, new_offset, hashed_pk)
+            touched += [h for h in self.members if h not in members]
+        offsets = {}
+        for h in touched:
+            if h in self.members:
+                i = bisect.bisect_left(self.keys, self.members[h])
+                offsets[h] = (i, self.values[i])
+        return before, offsets
 
-    def _push_limit(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None, key: Any) -> None:
-        element: dict = {"new_val": new, "old_val": old}
+    def _push_limit(self, old: tuple[int, Any] | None, new: tuple[int, Any] | None, key: Any) -> None:
+        element: dict = {"new_val": new[1] if new else None, "old_val": old[1] if old else None}
         if self.include_offsets:
-            element["old_offset"] = old_offset if old is not None else None
-            element["new_offset"] = new_offset if new is not None else None
+            element["old_offset"] = old[0] if old else None
+            element["new_offset"] = new[0] if new else None
         if self.include_types:
-            element["type"] = change_type(old, new)
-        self.queue.push(element, None)
+            element["type"] = change_type(element["old_val"], element["new_val"])
+        self.queue.push(element, key)
 
 
 class _Reversed:
@@ -248,3 +275,6 @@ class _Reversed:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Reversed) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)

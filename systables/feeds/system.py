@@ -39,8 +39,10 @@ class SystemSubscription:
         *,
         transform: Transform,
         include_types: bool,
+        steady: Callable[[Any], Any] = lambda value: value,
     ) -> None:
         self.table = table
+        self._steady = steady  # a row without the fields that move by themselves
         self._rows = rows
         self._pk = primary_key
         self.queue = queue
@@ -60,12 +62,17 @@ class SystemSubscription:
         """The values at subscription time."""
         return list(self._seen.values())
 
-    def refresh(self) -> None:
-        """Queue what changed since the last read."""
+    def refresh(self, periodic: bool = False) -> None:
+        """Queue what changed since the last read.  Fields that move by
+        themselves (a job's duration) are reported by the periodic re-read
+        only, as RethinkDB reports them, once a second."""
         current = self._read()
         seen = self._seen
         for key, new in current.items():
             old = seen.get(key)
+            if old is not None and not periodic and D.eq(self._steady(old), self._steady(new)):
+                current[key] = old  # the moving fields' change waits for the periodic read
+                continue
             if old is None or not D.eq(old, new):
                 self._push(old, new, key)
         for key, old in seen.items():
@@ -99,13 +106,13 @@ class SystemFeeds:
     def following(self, table: str) -> bool:
         return table in self._by_table
 
-    def notify(self, table: str | None = None) -> None:
+    def notify(self, table: str | None = None, periodic: bool = False) -> None:
         """``table`` (every table when None) may have changed: re-read it."""
         tables = list(self._by_table) if table is None else [table]
         for name in tables:
             for sub in list(self._by_table.get(name, ())):
                 try:
-                    sub.refresh()
+                    sub.refresh(periodic)
                 except ReqlError as e:  # e.g. the user lost the read permission: the feed ends
                     sub.queue.fail(e)
                     self.remove(sub)
@@ -114,4 +121,4 @@ class SystemFeeds:
         """Re-read every followed table each second, until cancelled."""
         while True:
             await trio.sleep(POLL_SECONDS)
-            self.notify()
+            self.notify(periodic=True)

@@ -101,7 +101,7 @@ def _plain_key(key: Any) -> Any:
     """Strings and exactly representable integers only (other keys take the general path)."""
     t = type(key)
     if t is str:
-        return key
+        return None if "\x00" in key else key  # the general path words the NUL-byte error
     if t is int and -MAX_SAFE <= key <= MAX_SAFE:
         return key
     return None

@@ -206,6 +206,9 @@ def _stream_source(s: Stream, at: Any) -> Source:
 
 def _transformed(src: Stream, step: Step, fn: Any, at: Any) -> Source:
     inner = _stream_source(src, at)
+    refused = getattr(fn, "refuses_changes", None)
+    if refused is not None:
+        raise ReqlQueryLogicError(f"Cannot call `changes` after `{refused}`.", at)
     if not deterministic(fn):
         raise ReqlQueryLogicError(NON_DETERMINISTIC, at)
     if isinstance(inner, RangeSource):
@@ -276,7 +279,7 @@ def subscribe(hubs: Hubs, source: Source, options: FeedOptions, at: Any) -> "Fee
     initial: list[AsyncIterator[list[dict]]] = []
     for part in parts:
         if isinstance(part, RangeSource):
-            subs += _range_subscriptions(part, options, queue)
+            subs += _range_subscriptions(part, options, queue, at)
             if options.include_initial and not part.empty:
                 initial.append(_initial_range(part, options, _snapshot_scans(part)))
         elif isinstance(part, PointSource):
@@ -309,26 +312,31 @@ def _union_note(parts: list) -> int:
     return notes.pop() if len(notes) == 1 else UNIONED_FEED
 
 
-def _range_subscriptions(source: RangeSource, options: FeedOptions, queue: FeedQueue) -> list[Subscription]:
+def _range_subscriptions(source: RangeSource, options: FeedOptions, queue: FeedQueue, at: Any) -> list[Subscription]:
     if source.empty:
         return []
     store = source.table.store
     transform = source.transforms.sync
+    values = _values_of(source, at)
     if source.keys is not None:  # one subscription per key: a key given twice notifies twice
         return [
-            RangeSubscription(store, queue, options.include_types, in_range=_key_test(source, k), transform=transform)
+            RangeSubscription(store, queue, options.include_types, in_range=_key_test(values, k), transform=transform)
             for k in source.keys
         ]
-    return [RangeSubscription(store, queue, options.include_types, in_range=_bounds_test(source), transform=transform)]
+    test = _bounds_test(source, values)
+    return [RangeSubscription(store, queue, options.include_types, in_range=test, transform=transform)]
 
 
-def _values_of(source: RangeSource) -> Callable[[dict], list]:
+def _values_of(source: RangeSource, at: Any = None) -> Callable[[dict], list]:
     """The values a document has in the source's index."""
     table = source.table
     pk = table.primary_key
     if source.index == pk:
         return lambda doc: [doc[pk]]
-    meta = table.store.meta.indexes.get(source.index)
+    try:
+        meta = table.check_index_usable(source.index)
+    except ReqlError as e:
+        raise e.at(at)
     fn = table.store.index_function(source.index)
     if fn is None and meta is not None:
         fn = table.ctx.index_functions.for_index(table.store.meta, meta)
@@ -336,16 +344,14 @@ def _values_of(source: RangeSource) -> Callable[[dict], list]:
     return fn  # type: ignore[return-value]
 
 
-def _bounds_test(source: RangeSource) -> Callable[[dict], bool]:
-    values = _values_of(source)
+def _bounds_test(source: RangeSource, values: Callable[[dict], list]) -> Callable[[dict], bool]:
     lo, hi = storage_bound(source.lo), storage_bound(source.hi)
     if lo is None and hi is None:
         return lambda doc: bool(values(doc))
     return lambda doc: any(in_range(v, lo, hi, source.lo_open, source.hi_open) for v in values(doc))
 
 
-def _key_test(source: RangeSource, key: Any) -> Callable[[dict], bool]:
-    values = _values_of(source)
+def _key_test(values: Callable[[dict], list], key: Any) -> Callable[[dict], bool]:
     return lambda doc: any(D.eq(v, key) for v in values(doc))
 
 
@@ -459,7 +465,8 @@ def _subscribe_system(hub: SystemFeeds, source: Source, options: FeedOptions, at
         rows = _system_rows(source)
         transform = source.transforms.sync
     sub = SystemSubscription(
-        backend.name, rows, backend.primary_key, queue, transform=transform, include_types=options.include_types
+        backend.name, rows, backend.primary_key, queue,
+        transform=transform, include_types=options.include_types, steady=backend.steady,
     )
     hub.add(sub)
     initial = None
@@ -500,7 +507,7 @@ def _subscribe_limit(hub: ChangeHub, source: LimitSource, options: FeedOptions, 
             "(`.limit(X).changes()` is illegal if X is larger than the array size limit.)",
             at,
         )
-    values = _values_of(source.range)
+    values = _values_of(source.range, at)
     descending = source.range.sorting == DESCENDING
 
     def order_value(doc: dict) -> Any:
@@ -510,7 +517,7 @@ def _subscribe_limit(hub: ChangeHub, source: LimitSource, options: FeedOptions, 
     sub = LimitSubscription(
         table.store, queue, options.include_types,
         n=source.n, descending=descending, order_value=order_value,
-        transform=source.range.transforms.sync, fetch_after=_fetcher(source.range, descending),
+        transform=source.range.transforms.sync, fetch_after=_fetcher(source.range, descending, values),
         include_offsets=options.include_offsets,
     )
     sub.fill()
@@ -524,11 +531,10 @@ async def _listed(elements: list[dict]) -> AsyncIterator[list[dict]]:
         yield elements
 
 
-def _fetcher(source: RangeSource, descending: bool) -> Callable[[dict | None, int], list[dict]]:
+def _fetcher(source: RangeSource, descending: bool, values: Callable[[dict], list]) -> Callable[[dict | None, int], list[dict]]:
     """Rows of the index order after ``last`` (None: from the start)."""
     store = source.table.store
     pk = source.table.primary_key
-    values = _values_of(source)
 
     def fetch(last: dict | None, wanted: int) -> list[dict]:
         lo = hi = None

@@ -42,6 +42,22 @@ class SystemTable:
     primary_key: ClassVar[str] = "id"
     # How refusals name the table: most say "table", a few "system table".
     noun: ClassVar[str] = "table"
+    # Fields of a row that change by themselves, as time passes (changefeeds
+    # report them once a second, not on every event): "field" or "field.sub".
+    moving_fields: ClassVar[tuple[str, ...]] = ()
+
+    def steady(self, row: Any) -> Any:
+        """``row`` without its moving fields."""
+        if not self.moving_fields or type(row) is not dict:
+            return row
+        out = dict(row)
+        for path in self.moving_fields:
+            head, _, sub = path.partition(".")
+            if not sub:
+                out.pop(head, None)
+            elif type(out.get(head)) is dict:
+                out[head] = {k: v for k, v in out[head].items() if k != sub}
+        return out
 
     def __init__(self, node: "Node", catalog: Catalog) -> None:
         self.node = node

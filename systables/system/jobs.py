@@ -32,6 +32,7 @@ ONLY_DELETIONS = "The `rethinkdb.jobs` system table only allows deletions, not i
 
 class JobsTable(SystemTable):
     name = "jobs"
+    moving_fields = ("duration_sec", "info.progress", "info.eta_sec")
 
     def __init__(
         self, node: "Node", catalog: "Catalog", jobs: "JobRegistry", storage: "Storage", log: "LogBook"

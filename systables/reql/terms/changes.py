@@ -8,10 +8,12 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..feeds import DEFAULT_QUEUE_SIZE, FeedOptions, FeedStream, source_of, subscribe
-from ..tables import TableVal
-from ..term import MISSING, Env, Term, as_int, term
+from ..feeds import DEFAULT_QUEUE_SIZE, FeedOptions, FeedStream, LimitSource, RangeSource, source_of, subscribe
+from ..tables import ASCENDING, DESCENDING, TableVal
+from ..term import MISSING, Env, Term, as_int, as_str, term
 from ..values import SingleSelection
+from .aggregation import MinMax
+from .db_table import table_arg
 
 DEBUG_DIRECT = "DEBUG_DIRECT is not a legal read mode for this operation (an up-to-date read mode is required)."
 
@@ -26,7 +28,14 @@ class Changes(Term):
 
     async def eval(self, env: Env) -> FeedStream:
         options = await self.options(env)
-        value = await self.args[0].eval(env)
+        arg = self.args[0]
+        if isinstance(arg, MinMax) and "index" in arg.optargs:
+            # min/max on an index follow the first row of its order: a limit feed of one.
+            table = table_arg(await arg.args[0].eval(env), arg.args[0])
+            index = as_str(await arg.opt_datum(env, "index"), arg)
+            order = DESCENDING if arg.sign < 0 else ASCENDING
+            return subscribe(env.ctx.feeds, LimitSource(RangeSource(table, index, sorting=order), 1), options, self)
+        value = await arg.eval(env)
         source = source_of(value, self)
         table = _table_of(value)
         if table is not None and table.read_mode == "_debug_direct":

@@ -160,6 +160,7 @@ def zip_one(at: Any) -> Callable[[Any], Awaitable[Any]]:
     async def call(row: Any) -> Any:
         return zip_row(row, at)
 
+    call.refuses_changes = "zip"  # type: ignore[attr-defined]  # no changefeed after it, as in RethinkDB
     return call
 
 
