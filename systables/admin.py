@@ -84,18 +84,21 @@ class Admin:
         write_acks: str = "majority",
         shards: int = 1,
         table_id: str | None = None,
+        changefeed_retention: dict | None = None,
     ) -> "TableMeta":
         if self._catalog.table_by_name(db_id, name) is not None:
             raise ReqlOpFailedError(f"Table `{self._catalog.db_name(db_id)}.{name}` already exists.")
         meta = self._storage.create_table(
-            db_id, name, primary_key=primary_key, durability=durability, write_acks=write_acks, table_id=table_id
+            db_id, name, primary_key=primary_key, durability=durability, write_acks=write_acks, table_id=table_id,
+            log_retention=changefeed_retention,
         )
         self._catalog.set_shard_count(meta.id, shards)
         self._changed()
         return meta
 
     def change_table(
-        self, meta: "TableMeta", *, name: str, db_id: str, durability: str, write_acks: str, shards: int
+        self, meta: "TableMeta", *, name: str, db_id: str, durability: str, write_acks: str, shards: int,
+        changefeed_retention: dict | None = None,
     ) -> None:
         """Rename, move to another database, or change the settings of a table."""
         catalog = self._catalog
@@ -104,7 +107,9 @@ class Admin:
             if clash is not None and clash.id != meta.id:
                 old, new = f"{catalog.db_name(meta.db_id)}.{meta.name}", f"{catalog.db_name(db_id)}.{name}"
                 raise ReqlOpFailedError(f"Can't rename table `{old}` to `{new}` because table `{new}` already exists.")
-        updated = replace(meta, name=name, db_id=db_id, durability=durability, write_acks=write_acks)
+        updated = replace(
+            meta, name=name, db_id=db_id, durability=durability, write_acks=write_acks, log_retention=changefeed_retention
+        )
         self._storage.update_table_meta(updated)
         catalog.set_shard_count(meta.id, shards)
         self._changed()

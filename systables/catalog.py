@@ -290,7 +290,7 @@ class Catalog:
             {"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}
             for _ in range(self.shard_count(t.id))
         ]
-        return {
+        row = {
             "db": t.db_id if identifier_format == "uuid" else self.db_name(t.db_id),
             "durability": t.durability,
             "id": t.id,
@@ -301,6 +301,9 @@ class Catalog:
             "write_acks": t.write_acks,
             "write_hook": self.write_hook_row(t),
         }
+        if t.log_retention is not None:  # shown only when set (beyond RethinkDB; see storage/changelog.py)
+            row = {"changefeed_retention": dict(t.log_retention)} | row
+        return row
 
     def write_hook_row(self, t: "TableMeta") -> Any:
         return self.write_hooks.row(t.id)

@@ -28,11 +28,13 @@ class ChangeHub:
 
     def add(self, sub: Subscription) -> None:
         self._by_table.setdefault(sub.table_id, []).append(sub)
+        sub.store.followers += 1
 
     def remove(self, sub: Subscription) -> None:
         subs = self._by_table.get(sub.table_id)
         if subs is not None and sub in subs:
             subs.remove(sub)
+            sub.store.followers -= 1
             if not subs:
                 del self._by_table[sub.table_id]
 
@@ -54,4 +56,5 @@ class ChangeHub:
     def table_dropped(self, table_id: str) -> None:
         """Every feed on the table ends, as in RethinkDB."""
         for sub in self._by_table.pop(table_id, []):
+            sub.store.followers -= 1
             sub.queue.fail(ReqlOpFailedError(UNAVAILABLE))

@@ -4,8 +4,8 @@ Notifications wait here until the client asks for the next batch.  Past
 ``capacity`` RethinkDB throws the whole buffer away and reports how many
 elements it skipped; so does this queue.  With ``squash``, notifications for
 the same primary key are coalesced while they wait: the first ``old_val``
-and the last ``new_val``, at the first one's place; a pair that cancels out
-is dropped.
+and the last ``new_val``, at the first one's place (at the last one's, with
+resume tokens); a pair that cancels out is dropped.
 """
 
 from __future__ import annotations
@@ -59,11 +59,16 @@ class FeedQueue:
     def _coalesce(self, key: Any, element: dict) -> None:
         merged = dict(self._items[key])
         merged["new_val"] = element.get("new_val")
-        for field in ("new_offset", "type"):
+        for field in ("new_offset", "type", "resume_token"):
             if field in element:
                 merged[field] = element[field]
         if D.eq(merged.get("old_val"), merged["new_val"]):
             del self._items[key]  # an insert then a delete, or back to where it was
+        elif "resume_token" in element:
+            # Resume tokens must come out in commit order (a client resumes from
+            # the last one it saw): the merged change moves to the newer one's place.
+            del self._items[key]
+            self._items[key] = merged
         else:
             self._items[key] = merged
 

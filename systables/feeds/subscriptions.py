@@ -17,6 +17,7 @@ from .. import datum as D
 from ..storage import TableStore
 from ..storage.changes import Change
 from .queue import FeedQueue
+from .resume import resume_token
 
 
 class _Absent:
@@ -35,21 +36,40 @@ def identity(doc: dict) -> Any:
 
 class Subscription:
     """Base: a table, the queue notifications go to, and the options that
-    shape them."""
+    shape them.
 
-    def __init__(self, store: TableStore, queue: FeedQueue, include_types: bool) -> None:
+    A subscription follows the changes committed after it was made: those
+    at positions after ``after`` in the table's change log (a change
+    committed earlier may be published later, once durable; the state the
+    feed started from already holds it).  A replaying subscription is given
+    the position to replay from instead."""
+
+    def __init__(
+        self, store: TableStore, queue: FeedQueue, include_types: bool, *, tokens: bool = False, after: int | None = None
+    ) -> None:
         self.store = store
         self.table_id = store.meta.id
         self.queue = queue
         self.include_types = include_types
+        self.tokens = tokens  # add each change's resume token
+        self.after = store.log.last if after is None else after
 
     def on_changes(self, changes: list[Change]) -> None:
+        if changes[-1].position <= self.after:
+            return
+        if changes[0].position <= self.after:
+            changes = [c for c in changes if c.position > self.after]
+        self.on_new_changes(changes)
+
+    def on_new_changes(self, changes: list[Change]) -> None:
         raise NotImplementedError
 
-    def push(self, old: Any, new: Any, key: Any) -> None:
+    def push(self, old: Any, new: Any, key: Any, position: int) -> None:
         element = {"new_val": new, "old_val": old}
         if self.include_types:
             element["type"] = change_type(old, new)
+        if self.tokens:
+            element["resume_token"] = resume_token(self.table_id, position)
         self.queue.push(element, key)
 
 
@@ -71,8 +91,9 @@ class RangeSubscription(Subscription):
         *,
         in_range: Callable[[dict], bool],
         transform: Transform = identity,
+        **kw: Any,
     ) -> None:
-        super().__init__(store, queue, include_types)
+        super().__init__(store, queue, include_types, **kw)
         self.in_range = in_range
         self.transform = transform
 
@@ -81,7 +102,7 @@ class RangeSubscription(Subscription):
             return ABSENT
         return self.transform(doc)
 
-    def on_changes(self, changes: list[Change]) -> None:
+    def on_new_changes(self, changes: list[Change]) -> None:
         pk = self.store.meta.primary_key
         for change in changes:
             old = self.version(change.old)
@@ -90,22 +111,22 @@ class RangeSubscription(Subscription):
                 continue
             if old is not ABSENT and new is not ABSENT and D.eq(old, new):
                 continue  # the transformed value did not change
-            self.push(None if old is ABSENT else old, None if new is ABSENT else new, D.hashable(change.key(pk)))
+            self.push(None if old is ABSENT else old, None if new is ABSENT else new, D.hashable(change.key(pk)), change.position)
 
 
 class PointSubscription(Subscription):
     """One document, by primary key."""
 
-    def __init__(self, store: TableStore, queue: FeedQueue, include_types: bool, key: Any) -> None:
-        super().__init__(store, queue, include_types)
+    def __init__(self, store: TableStore, queue: FeedQueue, include_types: bool, key: Any, **kw: Any) -> None:
+        super().__init__(store, queue, include_types, **kw)
         self.key = key
         self.hashed = D.hashable(key)
 
-    def on_changes(self, changes: list[Change]) -> None:
+    def on_new_changes(self, changes: list[Change]) -> None:
         pk = self.store.meta.primary_key
         for change in changes:
             if D.hashable(change.key(pk)) == self.hashed:
-                self.push(change.old, change.new, self.hashed)
+                self.push(change.old, change.new, self.hashed, change.position)
 
 
 class LimitSubscription(Subscription):
@@ -191,7 +212,7 @@ class LimitSubscription(Subscription):
         return i, self.values.pop(i)
 
     # -- changes -------------------------------------------------------------------------
-    def on_changes(self, changes: list[Change]) -> None:
+    def on_new_changes(self, changes: list[Change]) -> None:
         """Each change notifies what it did to the set: what left paired with
         what entered, or a row that changed in place.  With squash, the halves
         are queued by primary key, so that the queue coalesces an entry and an

@@ -54,10 +54,10 @@ ACCEPTABLE_OPTARGS = frozenset(
     """array_limit attempts auth base binary_format changefeed_queue_size conflict data db default
     default_timezone dry_run durability emergency_repair fill first_batch_scaledown_factor float geo
     geo_system group_format header identifier_format ignore_write_hook include_initial include_offsets
-    include_states include_types index interleave left_bound max_batch_bytes max_batch_rows
+    include_resume_token include_states include_types index interleave left_bound max_batch_bytes max_batch_rows
     max_batch_seconds max_dist max_results method min_batch_rows multi non_atomic noreply
     nonvoting_replica_tags num_vertices overwrite page page_limit params primary_key
-    primary_replica_tag profile read_mode redirects replicas result_format return_changes return_vals
+    primary_replica_tag profile read_mode redirects replicas result_format resume_from return_changes return_vals
     right_bound shards squash timeout time_format unit upsert use_outdated verify wait_for""".split()
 )
 # Global optargs an inline query may carry (the others change how it runs).

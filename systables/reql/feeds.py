@@ -33,6 +33,7 @@ from ..feeds.subscriptions import (
     Subscription,
 )
 from ..timeslice import WouldBlock, run_to_completion
+from .feed_resume import NOT_WITH_INITIAL, check_resumable, open_replay, resume_position
 from .stream import (
     BatchMapStream,
     ChainStream,
@@ -243,6 +244,8 @@ class FeedOptions:
     include_states: bool = False
     include_offsets: bool = False
     include_types: bool = False
+    include_resume_token: bool = False
+    resume_from: Any = None  # a resume token (None: start now)
 
     @property
     def squash_seconds(self) -> float:
@@ -261,8 +264,12 @@ class Hubs:
 
 
 def subscribe(hubs: Hubs, source: Source, options: FeedOptions, at: Any) -> "FeedStream":
-    """Register the subscriptions and read the initial state in one step (no
-    checkpoint in between), so that no change falls between the two."""
+    """Register the subscriptions and read the initial state (or open the
+    change log to replay) in one step (no checkpoint in between), so that no
+    change falls between the two."""
+    resuming = options.resume_from is not None
+    if options.include_resume_token or resuming:
+        check_resumable(_tables_of(source), isinstance(source, LimitSource), at)
     if _on_system_table(source):
         return _subscribe_system(hubs.system, source, options, at)
     hub = hubs.tables
@@ -272,27 +279,49 @@ def subscribe(hubs: Hubs, source: Source, options: FeedOptions, at: Any) -> "Fee
     if options.include_offsets:
         kind = "point" if isinstance(source, PointSource) else "empty" if _is_empty(source) else "range"
         raise ReqlQueryLogicError(f"Cannot include offsets for {kind} subs.", at)
-    if isinstance(source, PointSource):
-        return _subscribe_point(hub, source, options, queue)
     parts = source.parts if isinstance(source, UnionSource) else [source]
-    subs: list[Subscription] = []
-    initial: list[AsyncIterator[list[dict]]] = []
-    for part in parts:
-        if isinstance(part, RangeSource):
-            subs += _range_subscriptions(part, options, queue, at)
-            if options.include_initial and not part.empty:
-                initial.append(_initial_range(part, options, _snapshot_scans(part)))
-        elif isinstance(part, PointSource):
-            sub = PointSubscription(part.table.store, queue, options.include_types, part.key)
-            subs.append(sub)
-            if options.include_initial:
-                initial.append(_one(_initial_point(part, options)))
-        else:
-            raise ReqlQueryLogicError(EAGER, at)
+    if any(not isinstance(p, (RangeSource, PointSource)) for p in parts):
+        raise ReqlQueryLogicError(EAGER, at)
+    if resuming and options.include_initial:
+        raise ReqlQueryLogicError(NOT_WITH_INITIAL, at)
+
+    def subscriptions(to: FeedQueue, after: int | None) -> list[Subscription]:
+        return [sub for part in parts for sub in _part_subscriptions(part, options, to, after, at)]
+
+    subs = subscriptions(queue, None)
+    start: AsyncIterator[list[dict]] | None = None
+    if resuming:
+        table = parts[0].table
+        start = open_replay(table.store, resume_position(table, options.resume_from, at), subscriptions)
+    elif options.include_initial:
+        start = _chain([_initial_of(part, options) for part in parts if not _is_empty(part)])
     for sub in subs:
         hub.add(sub)
     note = _union_note(parts) if isinstance(source, UnionSource) else source.note
-    return FeedStream(_unsubscriber(hub, subs), queue, note, options, _chain(initial) if options.include_initial else None)
+    return FeedStream(_unsubscriber(hub, subs), queue, note, options, start)
+
+
+def _tables_of(source: Source) -> list[TableVal]:
+    if isinstance(source, UnionSource):
+        return [t for p in source.parts for t in _tables_of(p)]
+    return [source.range.table if isinstance(source, LimitSource) else source.table]
+
+
+def _part_subscriptions(
+    part: RangeSource | PointSource, options: FeedOptions, queue: FeedQueue, after: int | None, at: Any
+) -> list[Subscription]:
+    if isinstance(part, PointSource):
+        return [PointSubscription(
+            part.table.store, queue, options.include_types, part.key, tokens=options.include_resume_token, after=after
+        )]
+    return _range_subscriptions(part, options, queue, after, at)
+
+
+def _initial_of(part: RangeSource | PointSource, options: FeedOptions) -> AsyncIterator[list[dict]]:
+    """The part's state now, read in chunks from point-in-time views opened now."""
+    if isinstance(part, PointSource):
+        return _one(_initial_point(part, options))
+    return _initial_range(part, options, _snapshot_scans(part))
 
 
 def _unsubscriber(hub: Any, subs: list) -> Callable[[], None]:
@@ -312,19 +341,22 @@ def _union_note(parts: list) -> int:
     return notes.pop() if len(notes) == 1 else UNIONED_FEED
 
 
-def _range_subscriptions(source: RangeSource, options: FeedOptions, queue: FeedQueue, at: Any) -> list[Subscription]:
+def _range_subscriptions(
+    source: RangeSource, options: FeedOptions, queue: FeedQueue, after: int | None, at: Any
+) -> list[Subscription]:
     if source.empty:
         return []
     store = source.table.store
-    transform = source.transforms.sync
     values = _values_of(source, at)
-    if source.keys is not None:  # one subscription per key: a key given twice notifies twice
-        return [
-            RangeSubscription(store, queue, options.include_types, in_range=_key_test(values, k), transform=transform)
-            for k in source.keys
-        ]
-    test = _bounds_test(source, values)
-    return [RangeSubscription(store, queue, options.include_types, in_range=test, transform=transform)]
+    tests = [_key_test(values, k) for k in source.keys] if source.keys is not None else [_bounds_test(source, values)]
+    # With get_all, one subscription per key: a key given twice notifies twice.
+    return [
+        RangeSubscription(
+            store, queue, options.include_types, in_range=test, transform=source.transforms.sync,
+            tokens=options.include_resume_token, after=after,
+        )
+        for test in tests
+    ]
 
 
 def _values_of(source: RangeSource, at: Any = None) -> Callable[[dict], list]:
@@ -353,13 +385,6 @@ def _bounds_test(source: RangeSource, values: Callable[[dict], list]) -> Callabl
 
 def _key_test(values: Callable[[dict], list], key: Any) -> Callable[[dict], bool]:
     return lambda doc: any(D.eq(v, key) for v in values(doc))
-
-
-def _subscribe_point(hub: ChangeHub, source: PointSource, options: FeedOptions, queue: FeedQueue) -> "FeedStream":
-    sub = PointSubscription(source.table.store, queue, options.include_types, source.key)
-    hub.add(sub)
-    initial = _one(_initial_point(source, options)) if options.include_initial else None
-    return FeedStream(_unsubscriber(hub, [sub]), queue, ATOM_FEED, options, initial)
 
 
 def _initial_point(source: PointSource, options: FeedOptions) -> dict:

@@ -157,7 +157,7 @@ ARITY: dict[int, tuple[int, int | None, tuple[str, ...]]] = {
     TermType.SPLIT: (1, 3, ()),
     TermType.RANDOM: (0, 2, ("float",)),
     TermType.CHANGES: (1, 1, ("squash", "changefeed_queue_size", "include_initial", "include_states",
-                              "include_offsets", "include_types")),
+                              "include_offsets", "include_types", "include_resume_token", "resume_from")),
     TermType.HTTP: (1, 1, ("data", "timeout", "method", "params", "header", "attempts", "redirects",
                            "verify", "page", "page_limit", "auth", "result_format")),
     TermType.LINE: (2, None, ()),

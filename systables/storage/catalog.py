@@ -59,6 +59,11 @@ class TableMeta:
     write_acks: str = "majority"
     indexes: dict[str, IndexMeta] = field(default_factory=dict)
     keyspace: int = 0  # assigned by the engine
+    # The change log (``changelog``): its keyspace, its retention if not the
+    # default ({"seconds": s, "changes": n}), and the last position trimmed.
+    log_keyspace: int = 0
+    log_retention: dict | None = None
+    log_trimmed: int = 0
 
 
 def keyspace_prefix(keyspace: int) -> bytes:

@@ -14,15 +14,18 @@ import trio
 
 
 class GroupCommit:
-    def __init__(self, flush: Callable[[], None]) -> None:
+    def __init__(self, flush: Callable[[], None], on_synced: Callable[[int], None] = lambda batches: None) -> None:
         self._flush = flush  # blocking fsync of the WAL; run in a worker thread
+        self._on_synced = on_synced  # told how many batches the finished fsync covers
         self._written = 0  # batches written so far
         self._synced = 0  # batches covered by a finished fsync
         self._in_flight: trio.Event | None = None
         self.fsyncs = 0
 
-    def note_write(self) -> None:
+    def note_write(self) -> int:
+        """Count a batch written; its number (what an fsync must cover)."""
         self._written += 1
+        return self._written
 
     @property
     def unsynced(self) -> bool:
@@ -43,6 +46,7 @@ class GroupCommit:
             await trio.to_thread.run_sync(self._flush)
             self.fsyncs += 1
             self._synced = max(self._synced, covers)
+            self._on_synced(self._synced)
         finally:
             self._in_flight = None
             done.set()

@@ -13,6 +13,7 @@ one iterator sees documents and index entries at the same point in time.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import weakref
 from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
@@ -23,7 +24,7 @@ from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdic
 from ..jobs.registry import JobRegistry
 from . import catalog, codec
 from .catalog import DbMeta, IndexMeta, TableMeta
-from .changes import Change, ChangeListener
+from .changes import Change, ChangeListener, Publisher
 from .commit import GroupCommit
 from .compaction import Compactor
 from .errors import AlreadyExists, NoSuchDb, NoSuchTable, StorageClosed, StorageError
@@ -33,6 +34,7 @@ from .table import IndexFn, TableStore
 DATA_CF = "data"
 DEFAULT_CACHE_BYTES = 256 << 20
 WAL_SYNC_INTERVAL = 1.0  # soft writes reach the disk within about this long
+LOG_TRIM_INTERVAL = 10.0  # how often change logs are trimmed to their retention
 
 CompileIndex = Callable[[TableMeta, IndexMeta], IndexFn]
 
@@ -79,7 +81,9 @@ class Storage:
         self._data_handle = db.get_column_family_handle(DATA_CF)
         self._write_opts = WriteOptions()
         self._write_opts.sync = False
-        self._commit = GroupCommit(self._sync_wal)
+        self._publisher = Publisher()
+        self._commit = GroupCommit(self._sync_wal, self._publisher.synced)
+        self._sync_wanted: trio.Event | None = None  # set to have the WAL synced at once
         self._compactor = Compactor(db, self._data, jobs, server_id)
         self.dbs: dict[str, DbMeta] = {}
         self.tables: dict[str, TableMeta] = {}
@@ -88,7 +92,6 @@ class Storage:
         self._readers: weakref.WeakSet[Closable] = weakref.WeakSet()
         self._next_keyspace = 1
         self._closed = False
-        self._change_listeners: list[ChangeListener] = []
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -132,23 +135,36 @@ class Storage:
             self.dbs[meta.id] = meta
         for _, raw in self._iter_default(catalog.TABLE_PREFIX):
             meta = catalog.unpack_table(raw)
+            if not meta.log_keyspace:  # a table created before change logs existed
+                meta.log_keyspace = self._allocate_keyspace()
+                self._save_table(meta)
             self.tables[meta.id] = meta
             count = catalog.unpack_count(self._db.get(catalog.count_key(meta.keyspace)))
             self._stores[meta.id] = TableStore(self, meta, count)
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Background duties until cancelled: compaction (manual compactions and
-        the ``disk_compaction`` job) and a periodic WAL sync for soft writes."""
+        the ``disk_compaction`` job), the WAL sync (periodic for soft writes, at
+        once when a hard write's changes wait for it) and change-log trimming."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._compactor.run)
             nursery.start_soon(self._wal_sync_loop)
+            nursery.start_soon(self._log_trim_loop)
             task_status.started()
 
     async def _wal_sync_loop(self) -> None:
         while True:
-            await trio.sleep(WAL_SYNC_INTERVAL)
+            self._sync_wanted = trio.Event()
+            with trio.move_on_after(WAL_SYNC_INTERVAL):
+                await self._sync_wanted.wait()
             if self._commit.unsynced:
                 await self._commit.sync()
+
+    async def _log_trim_loop(self) -> None:
+        while True:
+            await trio.sleep(LOG_TRIM_INTERVAL)
+            self.trim_change_logs()
+            await trio.lowlevel.checkpoint()
 
     def close(self) -> None:
         """Sync the WAL and close RocksDB.  Open scans are closed: any live
@@ -197,22 +213,41 @@ class Storage:
         self._db.put(key, value, self._write_opts)
         self._commit.note_write()
 
-    def _write(self, wb: WriteBatch) -> None:
+    def _write(self, wb: WriteBatch) -> int:
+        """Write a batch; its number (what an fsync must cover to make it durable)."""
         self._db.write(wb, self._write_opts)
-        self._commit.note_write()
+        return self._commit.note_write()
 
     # --- the change stream -----------------------------------------------------------
 
     def add_change_listener(self, listener: ChangeListener) -> None:
-        """``listener(table_id, changes)`` after every committed batch of documents."""
-        self._change_listeners.append(listener)
+        """``listener(table_id, changes)`` for every committed batch of
+        documents, in commit order, once it is as durable as its writer asked."""
+        self._publisher.listeners.append(listener)
 
-    def _published(self, table_id: str, raw: list[tuple[bytes, bytes | None, bytes | None, dict | None]]) -> None:
-        if not self._change_listeners:
+    def _published(self, table_id: str, changes: list[Change], batch: int, hard: bool) -> None:
+        self._publisher.publish(table_id, changes, batch if hard else 0)
+        if self._publisher.waiting and self._sync_wanted is not None:
+            self._sync_wanted.set()  # do not leave a hard write's changes waiting for the periodic sync
+
+    def trim_change_logs(self, now: float | None = None) -> None:
+        """Trim every table's change log to its retention (one batch per table
+        with something to trim, the new trim point recorded in the same batch)."""
+        now = time.time() if now is None else now
+        for store in list(self._stores.values()):
+            self._trim_change_log(store, now)
+
+    def _trim_change_log(self, store: TableStore, now: float) -> None:
+        log = store.log
+        through = log.trim_through(store.log_retention, now)
+        if through <= log.trimmed:
             return
-        changes = [Change(pk_enc, old, new, doc) for pk_enc, old, new, doc in raw]
-        for listener in self._change_listeners:
-            listener(table_id, changes)
+        wb = WriteBatch(raw_mode=True)
+        log.delete_through(wb, self._data_handle, through)
+        store.meta.log_trimmed = through
+        wb.put(catalog.table_key(store.meta.id), catalog.pack_table(store.meta))
+        self._write(wb)
+        log.trimmed = through
 
     # --- catalog: databases ----------------------------------------------------------
 
@@ -268,14 +303,17 @@ class Storage:
         durability: str = "hard",
         write_acks: str = "majority",
         table_id: str | None = None,
+        log_retention: dict | None = None,
     ) -> TableMeta:
         self.catalog_version += 1
         self._db_meta(db_id)
         self._check_table_name(db_id, name, None)
         meta = TableMeta(table_id or str(uuid.uuid4()), db_id, name, primary_key, durability, write_acks)
+        meta.log_retention = log_retention
         if meta.id in self.tables:
             raise AlreadyExists(f"table id {meta.id} exists")
         meta.keyspace = self._allocate_keyspace()
+        meta.log_keyspace = self._allocate_keyspace()
         self._save_table(meta)
         self.tables[meta.id] = meta
         self._stores[meta.id] = TableStore(self, meta, 0)
@@ -289,7 +327,9 @@ class Storage:
         self._check_table_name(meta.db_id, meta.name, meta.id)
         current.name, current.db_id = meta.name, meta.db_id
         current.durability, current.write_acks = meta.durability, meta.write_acks
+        current.log_retention = meta.log_retention
         self._save_table(current)
+        self._trim_change_log(self._stores[meta.id], time.time())  # a shorter retention applies at once
 
     def drop_table(self, table_id: str) -> None:
         """Drop the catalog entry, documents and index entries in one batch
@@ -309,7 +349,7 @@ class Storage:
     def _drop_table_into(self, wb: WriteBatch, meta: TableMeta) -> list[tuple[bytes, bytes]]:
         wb.delete(catalog.table_key(meta.id))
         wb.delete(catalog.count_key(meta.keyspace))
-        keyspaces = [meta.keyspace] + [ix.keyspace for ix in meta.indexes.values()]
+        keyspaces = [meta.keyspace, meta.log_keyspace] + [ix.keyspace for ix in meta.indexes.values()]
         return [self._wipe_keyspace_into(wb, ks) for ks in keyspaces]
 
     def _wipe_keyspace_into(self, wb: WriteBatch, keyspace: int) -> tuple[bytes, bytes]:

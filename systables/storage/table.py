@@ -14,6 +14,8 @@ from rocksdict import WriteBatch
 
 from . import catalog, codec
 from .catalog import IndexMeta, TableMeta
+from .changelog import ChangeLog, LogReader, Retention
+from .changes import Change
 from .errors import AlreadyExists, IndexFunctionMissing, NoSuchIndex, NoSuchTable
 from .locks import RowLocks
 from .keys import MAX_INDEX_TAG, encode_both, encode_pk, index_entry, truncated_value
@@ -45,6 +47,25 @@ class TableStore:
         self._fns: dict[str, IndexFn] = {}
         self.dropped = False
         self.locks = RowLocks()  # held by writers from a document's read to its change's apply
+        # How many consumers follow this table's change stream (feeds): with
+        # none, a write builds no change objects and publishes nothing.
+        self.followers = 0
+        self.log = ChangeLog(
+            lambda: storage._data,
+            catalog.keyspace_prefix(meta.log_keyspace),
+            catalog.keyspace_end(meta.log_keyspace),
+            meta.log_trimmed,
+        )
+
+    @property
+    def log_retention(self) -> Retention:
+        return Retention.of(self.meta.log_retention)
+
+    def changes_after(self, position: int) -> LogReader:
+        """The committed changes after ``position``, in commit order, as the
+        log holds them now (a point-in-time view, read in chunks)."""
+        self._check_live()
+        return self._s._track(self.log.reader(position))
 
     # --- documents -----------------------------------------------------------
 
@@ -53,11 +74,14 @@ class TableStore:
         raw = self._s._data.get(self._prefix + encode_pk(pk))
         return None if raw is None else codec.unpack(raw)
 
-    def apply(self, ops: list[Op], absent: Collection[Any] = ()) -> None:
-        """Write documents (None deletes) and their index entries in one batch.
+    def apply(self, ops: list[Op], absent: Collection[Any] = (), *, hard: bool = False) -> None:
+        """Write documents (None deletes), their index entries and their change
+        log entries in one batch.
 
         ``absent`` holds primary keys the caller knows name no row (freshly
-        generated random ones): their old value is not looked up."""
+        generated random ones): their old value is not looked up.  ``hard``:
+        the writer will wait for an fsync, and so does the publication of
+        these changes to the change stream."""
         self._check_live()
         if not ops:
             return
@@ -65,7 +89,7 @@ class TableStore:
         news = [None if doc is None else codec.pack(doc) for _, doc in ops]
         known_absent = [type(pk) is str and pk in absent for pk, _ in ops] if absent else None
         changes = self._changes(pk_encs, news, [doc for _, doc in ops], known_absent)
-        self._write_changes(changes)
+        self._write_changes(changes, hard)
 
     def _old_values(self, pk_encs: list[bytes], known_absent: list[bool] | None) -> list[bytes | None]:
         prefix = self._prefix
@@ -90,7 +114,7 @@ class TableStore:
                 latest[pk_enc] = new
         return changes
 
-    def _write_changes(self, changes: list[tuple[bytes, bytes | None, bytes | None, dict | None]]) -> None:
+    def _write_changes(self, changes: list[tuple[bytes, bytes | None, bytes | None, dict | None]], hard: bool) -> None:
         if not changes:
             return
         wb = WriteBatch(raw_mode=True)
@@ -100,6 +124,7 @@ class TableStore:
         garbage_docs: list[bytes] = []
         garbage_entries: list[bytes] = []
         count = self._count
+        positions = self.log.append(wb, handle, [(pk_enc, old, new) for pk_enc, old, new, _ in changes])
         for pk_enc, old, new, doc in changes:
             key = prefix + pk_enc
             if new is None:
@@ -117,9 +142,12 @@ class TableStore:
                     _index_diff(wb, handle, ix_prefix, fn, pk_enc, old_doc, new_doc, garbage_entries)
         if count != self._count:
             wb.put(catalog.count_key(self.meta.keyspace), catalog.pack_count(count))
-        self._s._write(wb)
+        batch = self._s._write(wb)
         self._count = count
-        self._s._published(self.meta.id, changes)
+        self.log.commit_appended(positions[-1])
+        if self.followers:
+            published = [Change(pk_enc, old, new, doc, at) for (pk_enc, old, new, doc), at in zip(changes, positions)]
+            self._s._published(self.meta.id, published, batch, hard)
         if garbage_docs or garbage_entries:
             self._s._compactor.note_garbage(self.meta.keyspace, garbage_docs, garbage_entries, count)
 
@@ -307,7 +335,7 @@ class TableStore:
         self._check_live()
         pk_encs = [k for k, _ in items]
         news: list[bytes | None] = [v for _, v in items]
-        self._write_changes(self._changes(pk_encs, news, [None] * len(items)))
+        self._write_changes(self._changes(pk_encs, news, [None] * len(items)), False)
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import datum as D
 from ..datum.errors import ReqlOpFailedError
+from ..storage.changelog import DEFAULT_RETENTION_CHANGES, DEFAULT_RETENTION_SECONDS
 from .base import FormatError, RowChange, RowReader, SystemTable, expect_name, expect_string, expect_uuid, wrong_format
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class TableConfig:
     shards: int
     indexes: list | None
     write_hook: Any
+    changefeed_retention: dict | None = None  # None: the default
 
 
 class TableConfigTable(SystemTable):
@@ -98,8 +100,9 @@ class TableConfigTable(SystemTable):
         shards = self.parse_shards(field("shards", None), fmt)
         indexes = field("indexes", None)
         write_hook = field("write_hook", None)
+        retention = parse_retention(reader.optional("changefeed_retention", None))
         reader.finish()
-        return TableConfig(name, db_id, primary_key, durability, write_acks, shards, indexes, write_hook)
+        return TableConfig(name, db_id, primary_key, durability, write_acks, shards, indexes, write_hook, retention)
 
     def parse_db(self, v: Any, fmt: str) -> str:
         catalog = self.catalog
@@ -159,6 +162,7 @@ class TableConfigTable(SystemTable):
             write_acks=config.write_acks,
             shards=config.shards,
             table_id=table_id,
+            changefeed_retention=config.changefeed_retention,
         )
 
     def change(self, meta: "TableMeta", config: TableConfig) -> None:
@@ -176,7 +180,30 @@ class TableConfigTable(SystemTable):
             durability=config.durability,
             write_acks=config.write_acks,
             shards=config.shards,
+            changefeed_retention=config.changefeed_retention,
         )
+
+
+def parse_retention(v: Any) -> dict | None:
+    """``changefeed_retention`` (beyond RethinkDB): how long a table's change
+    log keeps changes for resumable feeds, ``{"seconds": s, "changes": n}``
+    (either may be left out for its default); None for the default."""
+    if v is None:
+        return None
+    reader = RowReader(v)
+    seconds = reader.optional("seconds", DEFAULT_RETENTION_SECONDS)
+    changes = reader.optional("changes", DEFAULT_RETENTION_CHANGES)
+    try:
+        reader.finish()
+    except FormatError as e:
+        raise FormatError(f"In `changefeed_retention`: {e}") from None
+    if not D.is_number(seconds) or seconds <= 0:
+        raise FormatError(f"In `changefeed_retention`: Expected a positive number of seconds; got {D.print_datum(seconds)}")
+    if not D.is_number(changes) or changes < 1 or changes != int(changes):
+        raise FormatError(f"In `changefeed_retention`: Expected a positive integer number of changes; got {D.print_datum(changes)}")
+    if (seconds, changes) == (DEFAULT_RETENTION_SECONDS, DEFAULT_RETENTION_CHANGES):
+        return None
+    return {"seconds": D.norm_num(seconds), "changes": int(changes)}
 
 
 def one_of(v: Any, options: tuple[str, ...]) -> str:

@@ -192,7 +192,8 @@ def test_drop_table_and_db(tmp_path: Any) -> None:
     assert store.table(b.meta.id).get(1) == {"id": 1}
     assert store.table(c.meta.id).count() == 0
     raw_keys = list(store._data.keys())
-    assert all(k[:4] in (b.meta.keyspace.to_bytes(4, "big"),) for k in raw_keys)
+    kept = {ks.to_bytes(4, "big") for ks in (b.meta.keyspace, b.meta.log_keyspace)}  # b's rows and change log
+    assert raw_keys and all(k[:4] in kept for k in raw_keys)
     store.close()
 
 

@@ -50,6 +50,8 @@ class Changes(Term):
             include_states=truthy(await self.opt_datum(env, "include_states", False)),
             include_offsets=truthy(await self.opt_datum(env, "include_offsets", False)),
             include_types=truthy(await self.opt_datum(env, "include_types", False)),
+            include_resume_token=truthy(await self.opt_datum(env, "include_resume_token", False)),
+            resume_from=await self.opt_datum(env, "resume_from", None),
         )
 
     async def squash(self, env: Env) -> bool | float:
