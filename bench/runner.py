@@ -12,14 +12,42 @@ from pathlib import Path
 from typing import Any
 
 from .clients import ClientPool, describe_error
+from .feeds import (
+    LATENCY_FEEDS,
+    THROUGHPUT_FEEDS,
+    THROUGHPUT_KEY,
+    latency_key,
+    latency_title,
+    measure_insert_with_feeds,
+    measure_latency,
+    scaled,
+    throughput_title,
+)
 from .profiling import Profiler, summarize
 from .report import log, significant
 from .results import Row, failed
-from .targets import Target
 from .stalls import heavy_victim, measure_stalls
+from .targets import Target
 from .workloads import (
-    CLOSED_LOOP, INDEX_TITLE, KILL_TITLES, MEMORY_TITLE, ClosedLoop, Dataset, Settings, Window, build_index, connect,
-    create_tables, load, measure_big_load, measure_closed_loop, measure_index_build, measure_kill, open_cursors, scan_victim,
+    CLOSED_LOOP,
+    DB,
+    INDEX_TITLE,
+    KILL_TITLES,
+    MEMORY_TITLE,
+    ClosedLoop,
+    Dataset,
+    Settings,
+    Window,
+    build_index,
+    connect,
+    create_tables,
+    load,
+    measure_big_load,
+    measure_closed_loop,
+    measure_index_build,
+    measure_kill,
+    open_cursors,
+    scan_victim,
 )
 
 DOCS_WORKLOADS = {"get", "filter", "get_all", "between", "order_by_limit"}
@@ -61,6 +89,7 @@ class Runner:
             self.each_server("kill_heavy", KILL_TITLES["kill_heavy"], self.measure_kill_heavy)
         if "stall" in chosen:
             self.measure_stalls()
+        self.measure_feeds(chosen)
         if chosen & BIG_WORKLOADS:
             self.load_big("memory" in chosen)
         for workload in CLOSED_LOOP:
@@ -84,8 +113,25 @@ class Runner:
             if self.datasets[server.name].setup_error:
                 continue
             self.check_alive(server)
-            for row in measure_stalls(server, self.settings.sizes.docs / 100_000):
+            for row in measure_stalls(server, self.scale):
                 self.add(self.after(row, server))
+
+    def measure_feeds(self, chosen: set[str]) -> None:
+        """Notification latency with 1, 100 and 1,000 feeds, and inserts with feeds open (``feeds.py``)."""
+        scale = self.scale
+        for feeds in LATENCY_FEEDS:
+            if latency_key(feeds) in chosen:
+                self.each_server(latency_key(feeds), latency_title(scaled(feeds, scale)),
+                                 lambda server, window, n=feeds: measure_latency(server, DB, n, scale, window))
+        if THROUGHPUT_KEY in chosen:
+            s = self.settings
+            self.each_server(THROUGHPUT_KEY, throughput_title(scaled(THROUGHPUT_FEEDS, scale)),
+                             lambda server, window: measure_insert_with_feeds(
+                                 server, DB, self.pool, s.clients, s.warmup, s.duration, scale, window))
+
+    @property
+    def scale(self) -> float:
+        return self.settings.sizes.docs / 100_000
 
     def measure_kill_scan(self, server: Target, window: Window) -> Row:
         return measure_kill(server, self.settings.kill_samples, window, "kill_scan", scan_victim)

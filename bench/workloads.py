@@ -22,6 +22,7 @@ from rethinkdb.errors import ReqlOpIndeterminateError
 
 from .clients import ClientError, ClientPool, Measured, describe_error, percentile
 from .data import DOCS_PER_K
+from .feeds import KEYS as FEED_KEYS
 from .profiling import Profiler
 from .procstat import CLOCK_TICKS, ProcessMeter, directory_bytes, machine_busy_seconds
 from .results import Row, failed, mebibytes, per, unavailable
@@ -101,7 +102,7 @@ CLOSED_LOOP = [
     ClosedLoop("count_range", "between(minval, maxval).count()", "count_range", "big",
                lambda s: {"rows": s.big}, per_doc=True, max_clients=1),
 ]
-SPECIAL = ["kill", "kill_scan", "kill_heavy", "stall", "index_build", "memory"]
+SPECIAL = ["kill", "kill_scan", "kill_heavy", "stall", *FEED_KEYS, "index_build", "memory"]
 KILL_TITLES = {
     "kill": "kill latency, r.range victim",
     "kill_scan": "kill latency, table-scan victim",

@@ -36,7 +36,7 @@ class ServerProcess:
     server_id: str = ""
     output: list[str] = field(default_factory=list)
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> "ServerProcess":
         args = [*self.command, "serve", "--driver-port", "0", "-d", self.directory]
         args += ["--http-port", "0"] if self.http else ["--no-http-admin"]
         args += self.extra_args

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlOpFailedError, ReqlQueryLogicError
 
-from helpers import fresh_table, poll, wait_for
-from serverproc import ServerProcess
+from helpers import fresh_table
 
 WRITERS = 4
 
@@ -116,6 +115,23 @@ def test_writes_that_change_nothing_or_fail_notify_nothing(server, r, conn):
         assert table.get(1).update({"id": 2}).run(conn)["errors"] == 1  # primary key change
         table.insert({"id": "after"}).run(conn)
         assert next(feed) == {"old_val": None, "new_val": {"id": "after"}}
+        feed.close()
+
+
+def test_a_get_intersecting_feed_follows_rows_entering_and_leaving_the_area(server, r, conn):
+    with fresh_table(r, conn) as table:
+        table.index_create("loc", geo=True).run(conn)
+        table.index_wait("loc").run(conn)
+        table.insert({"id": 1, "loc": r.point(0, 0)}).run(conn)
+        area = r.circle(r.point(0, 0), 1000)
+        feed = table.get_intersecting(area, index="loc").changes(include_initial=True).run(conn)
+        assert next(feed)["new_val"]["id"] == 1
+        table.insert({"id": 2, "loc": r.point(0.001, 0.001)}).run(conn)  # inside
+        table.insert({"id": 3, "loc": r.point(50, 50)}).run(conn)  # outside: nothing
+        table.get(2).update({"loc": r.point(60, 60)}).run(conn)  # leaves
+        table.get(3).update({"loc": r.point(0, 0.001)}).run(conn)  # enters
+        seen = [(c["old_val"] and c["old_val"]["id"], c["new_val"] and c["new_val"]["id"]) for c in (next(feed) for _ in range(3))]
+        assert seen == [(None, 2), (2, None), (None, 3)]
         feed.close()
 
 

@@ -29,6 +29,7 @@ from ..protocol.query import ParsedQuery
 from ..protocol.response import client_error
 from ..datum.ql2 import QueryType
 from .fastpath import point_get
+from .outbox import Outbox
 from .query import Query
 from .session import LARGE_PAYLOAD, Session
 
@@ -50,7 +51,7 @@ class Connection:
     def __init__(self, session: Session, receive: Receive, send: Send, leftover: bytes, concurrency: int) -> None:
         self.session = session
         self._receive = receive
-        self._send = send
+        self._outbox = Outbox(send)
         self._decoder = framing.FrameDecoder()
         self._events: deque[framing.FrameEvent] = deque(self._decoder.feed(leftover) if leftover else ())
         self._concurrency = concurrency
@@ -176,7 +177,9 @@ class Connection:
 
     async def _respond(self, token: int, answer: bytes) -> None:
         try:
-            await self._send(framing.encode_frame(token, answer))
+            # Other running tasks (open feeds, concurrent queries) may answer in this same moment.
+            others = self._concurrency - self._limiter.value > 0
+            await self._outbox.put(framing.encode_frame(token, answer), gather=others)
         except GONE:
             self._cancel_all()
 

@@ -34,6 +34,7 @@ from ..feeds.subscriptions import (
 )
 from ..timeslice import WouldBlock, run_to_completion
 from .feed_resume import NOT_WITH_INITIAL, check_resumable, open_replay, resume_position
+from .geo_scan import GetIntersectingStream, IntersectingSnapshot
 from .stream import (
     BatchMapStream,
     ChainStream,
@@ -131,6 +132,7 @@ class RangeSource:
     sorting: str = UNORDERED
     transforms: Transforms = field(default_factory=Transforms)
     note: int = SEQUENCE_FEED
+    geo: GetIntersectingStream | None = None  # get_intersecting: rows meeting its geometry
 
     @property
     def empty(self) -> bool:
@@ -187,6 +189,8 @@ def _stream_source(s: Stream, at: Any) -> Source:
         return RangeSource(s, s.primary_key)
     if isinstance(s, TableSlice):
         return RangeSource(s.table, s.index, s.lo, s.hi, s.lo_open, s.hi_open, sorting=s.sorting)
+    if isinstance(s, GetIntersectingStream):
+        return RangeSource(s.table, s.index, geo=s)
     keys = getattr(s, "feed_keys", None)
     if keys is not None:  # get_all
         return RangeSource(s.table, keys[0], keys=list(keys[1]))
@@ -347,8 +351,11 @@ def _range_subscriptions(
     if source.empty:
         return []
     store = source.table.store
-    values = _values_of(source, at)
-    tests = [_key_test(values, k) for k in source.keys] if source.keys is not None else [_bounds_test(source, values)]
+    if source.geo is not None:
+        tests = [source.geo.intersects]
+    else:
+        values = _values_of(source, at)
+        tests = [_key_test(values, k) for k in source.keys] if source.keys is not None else [_bounds_test(source, values)]
     # With get_all, one subscription per key: a key given twice notifies twice.
     return [
         RangeSubscription(
@@ -416,7 +423,7 @@ async def _initial_range(source: RangeSource, options: FeedOptions, scans: list)
     for scan in scans:
         while True:
             rows = scan.next_chunk(pacer.chunk)
-            if not rows:
+            if not rows and getattr(scan, "exhausted", True):
                 break
             table.note_read(len(rows))
             out = []
@@ -431,6 +438,8 @@ async def _initial_range(source: RangeSource, options: FeedOptions, scans: list)
 
 
 def _snapshot_scans(source: RangeSource) -> list:
+    if source.geo is not None:
+        return [IntersectingSnapshot(source.geo)]
     store = source.table.store
     pk = source.table.primary_key
     if source.keys is not None:

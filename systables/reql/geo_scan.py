@@ -77,6 +77,7 @@ class GetIntersectingStream(Stream):
     def __init__(self, table: TableVal, meta: IndexMeta, query: Shape) -> None:
         self.table = table
         self.query = query
+        self.index = meta.name
         self.fn = geo_function(table, meta)
         self.multi = meta.multi
         self._seen: set[Any] = set()
@@ -101,8 +102,44 @@ class GetIntersectingStream(Stream):
             out.extend([doc] * (hits if self.multi else min(hits, 1)))
         return out
 
+    def intersects(self, doc: dict) -> bool:
+        """Whether one of the document's indexed geometries meets the query's."""
+        return any(s is not None and shapes.intersects(self.query, s) for s in self.fn.shapes_of(doc))
+
     def close(self) -> None:
         self._chunks = _empty()
+
+
+class IntersectingSnapshot:
+    """The rows whose indexed geometry intersects ``query`` as the table is
+    now, for a changefeed's initial values: every key range of the covering
+    is opened at once (each scan a point-in-time view, opened in the same
+    step as the feed's subscription), then read chunk by chunk."""
+
+    def __init__(self, stream: GetIntersectingStream) -> None:
+        table, self._stream = stream.table, stream
+        index = stream.index
+        self._scans = [table.store.index_scan(index, lo, hi, hi_open=False)
+                       for lo, hi in geo_index.intersecting_ranges(stream.query)]
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._scans
+
+    def next_chunk(self, n: int) -> list[dict]:
+        """The matches among the next ``n`` candidates (possibly none)."""
+        while self._scans:
+            rows = self._scans[0].next_chunk(n)
+            if rows:
+                self._stream.table.note_read(len(rows))
+                return self._stream._matches([doc for _, doc in rows])
+            self._scans.pop(0).close()
+        return []
+
+    def close(self) -> None:
+        for scan in self._scans:
+            scan.close()
+        self._scans = []
 
 
 async def _empty() -> AsyncIterator[list[dict]]:
