@@ -309,18 +309,20 @@ def parse_iso8601(s: str, default_tz: str | None, at: Any = None) -> dict:
         m = re.search(r"[-+Z]", rest)
         time_s, tz_s = (rest, None) if m is None else (rest[: m.start()], rest[m.start():])
         seconds = _parse_time(time_s, at)
-    if tz_s is not None:
-        tz = sanitize_tz(tz_s, at)
-    elif default_tz is not None:
-        tz = loose_tz(default_tz, at)  # looked at only when the text has no time zone
-    else:
-        raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.", at)
+    # RethinkDB reads a time zone in the text, then builds the date, and only
+    # then looks for a default time zone: the errors come in that order.
+    tz = None if tz_s is None else sanitize_tz(tz_s, at)
     if day_of_year is not None:
         check_date(year, 1, 1, at)
         if not 1 <= day_of_year <= 366:
             raise ReqlInternalError("Unexpected exception: Day of year value is out of range 1..366")
         # day 366 of a common year is the next January 1st, as in Boost
         year, month, day = civil_from_days(days_from_civil(year, 1, 1) + day_of_year - 1)
+    check_date(year, month, day, at)
+    if tz is None and default_tz is not None:
+        tz = loose_tz(default_tz, at)  # looked at only when the text has no time zone
+    if tz is None:
+        raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.", at)
     return time_from_fields(year, month, day, 0, 0, seconds, tz, at)
 
 

@@ -117,6 +117,23 @@ def test_iso8601_rejected_forms(r, conn, text):
         run(r.iso8601(text), conn)
 
 
+@pytest.mark.parametrize(
+    "text, opts, message",
+    [
+        ("2012-13-01", {}, "Error in time logic: Month number is out of range 1..12."),
+        ("2012-02-30", {}, "Error in time logic: Day of month is not valid for year."),
+        ("1300-12-01T10:00", {}, "Error in time logic: Year is out of valid range: 1400..9999."),
+        ("2012-13-01", {"default_timezone": "bad"}, "Error in time logic: Month number is out of range 1..12."),
+        ("2012-13-01T10:00:00+25:00", {}, "Hours out of range in `+25:00`."),
+    ],
+)
+def test_iso8601_checks_the_date_before_the_default_time_zone(r, conn, text, opts, message):
+    # RethinkDB reads a time zone in the text, then builds the date, then looks for a default
+    with pytest.raises(ReqlQueryLogicError) as e:
+        run(r.iso8601(text, **opts), conn)
+    assert e.value.message == message
+
+
 def test_iso8601_default_timezone_and_round_trip(r, conn):
     t = r.iso8601("2013-07-30T20:56:05", default_timezone="-07")
     assert run(t.to_iso8601(), conn) == "2013-07-30T20:56:05-07:00"
