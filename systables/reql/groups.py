@@ -9,16 +9,12 @@ from typing import Any, Awaitable, Callable
 from .. import datum as D
 from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from .seq import eager_items, grouped, to_list
-from .stream import TERMINAL_ON_FEED, Stream
+from .stream import Stream, check_finite
 from .term import Env
 from .values import GroupedData, GroupedStream, SingleSelection
 
 Step = Callable[[Any], Awaitable[list]]
 
-INFINITE = (
-    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-    "or coerce it to an array."
-)
 
 
 async def feed(src: Any, sink: Callable[[list], Awaitable[None]], at: Any = None) -> None:
@@ -28,10 +24,7 @@ async def feed(src: Any, sink: Callable[[list], Awaitable[None]], at: Any = None
         if items:
             await sink(items)
         return
-    if src.is_changefeed:
-        raise ReqlQueryLogicError(TERMINAL_ON_FEED, at)
-    if src.is_infinite():
-        raise ReqlQueryLogicError(INFINITE, at)
+    check_finite(src, at)
     while (batch := await src.next_batch()) is not None:
         await sink(batch)
 

@@ -569,16 +569,25 @@ class GeneratorStream(Stream):
         pass
 
 
-async def collect(s: Stream, limit: int, at: Any = None) -> list:
-    """Read a stream to the end into a list, enforcing the array size limit."""
+INFINITE = (
+    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+    "or coerce it to an array."
+)
+
+
+def check_finite(s: Stream, at: Any = None) -> None:
+    """Refuse to read a changefeed or an infinite stream to its end."""
     if s.is_changefeed:
         raise ReqlQueryLogicError(TERMINAL_ON_FEED, at)
     if s.is_infinite():
-        raise ReqlQueryLogicError(
-            "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-            "or coerce it to an array.",
-            at,
-        )
+        raise ReqlQueryLogicError(INFINITE, at)
+
+
+async def collect(s: Stream, limit: int, at: Any = None, limit_at: Any = None) -> list:
+    """Read a stream to the end into a list, enforcing the array size limit
+    (its error is raised at ``limit_at`` if given, else at ``at``)."""
+    check_finite(s, at)
+    at = at if limit_at is None else limit_at
     out: list = []
     while True:
         b = await s.next_batch()

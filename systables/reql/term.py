@@ -296,6 +296,15 @@ class Term:
         return as_datum(v, self.optargs.get(name))
 
 
+def query_root(t: Term) -> Term:
+    """The whole query ``t`` is part of: what RethinkDB's errors checked at the
+    top level (``rcheck_toplevel``, e.g. a stream read into an array past the
+    array limit, too many groups) underline, having no backtrace of their own."""
+    while t.parent is not None:
+        t = t.parent
+    return t
+
+
 async def bound_is_open(t: Term, env: Env, name: str, default_open: bool) -> bool:
     """``left_bound`` / ``right_bound`` (between, slice, during): a string that is
     "open" or "closed"; another type is the optarg's error."""

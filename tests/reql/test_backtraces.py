@@ -78,6 +78,21 @@ def test_argument_conversions_mark_the_argument(r, conn):
     assert marked(r.expr(1).bit_and(1.5), conn) == ("Number not an integer: 1.5", "1.5")
 
 
+def test_reading_a_stream_into_an_array_past_the_limit_marks_the_whole_query(r, conn):
+    # RethinkDB checks that limit at the top level: the error has no backtrace of its own
+    query = r.expr(1).do(lambda x: r.range(10).coerce_to("array"))
+    with pytest.raises(ReqlError) as info:
+        query.run(conn, array_limit=5)
+    assert info.value.message.startswith("Array over size limit `5`.")
+    assert info.value.frames == []
+
+
+def test_reading_an_infinite_stream_marks_the_stream(r, conn):
+    for target in ("array", "object"):
+        message, mark = marked(r.expr(1).do(lambda x: r.range().coerce_to(target)), conn)
+        assert message.startswith("Cannot use an infinite stream") and mark == "r.range()"
+
+
 def test_bit_operations_as_in_rethinkdb(r, conn):
     assert marked(r.expr(2**53).bit_and(1), conn)[0] == "Integer too large: 9007199254740992"
     assert marked(r.expr(-2**60).bit_or(1), conn)[0] == "Number not an integer (<-2^53): -1152921504606846976"

@@ -46,6 +46,21 @@ def test_the_array_limit_error_says_how_to_raise_it(r, conn, query_of):
     assert message_of(query_of(r), conn, ReqlResourceLimitError, array_limit=5) == ARRAY_LIMIT
 
 
+def test_split_respects_the_array_limit(r, conn):
+    assert message_of(r.expr("a b c d e f").split(), conn, ReqlResourceLimitError, array_limit=5) == ARRAY_LIMIT
+    assert message_of(r.expr("abcdef").split(""), conn, ReqlResourceLimitError, array_limit=5) == ARRAY_LIMIT
+    assert r.expr("a b c d e").split().run(conn, array_limit=5) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_stream_becomes_an_object_pair_by_pair(r, conn):
+    # no array is built, so the array limit does not apply; a bad pair is reported as it comes
+    pairs = r.range(8).map(lambda x: [x.coerce_to("string"), x])
+    assert pairs.coerce_to("object").run(conn, array_limit=5) == {str(i): i for i in range(8)}
+    assert message_of(r.range(8).coerce_to("object"), conn, ReqlQueryLogicError, array_limit=5) == (
+        "Expected type ARRAY but found NUMBER."
+    )
+
+
 def test_grouped_data_limits(r, conn):
     grouped = r.range(10).group(lambda x: x % 2)
     expected = "Grouped data over size limit `5`.  Try putting a reduction (like `.reduce` or `.count`) on the end."

@@ -9,9 +9,10 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
+from ...timeslice import tick
 from ..jsontext import parse_json
 from ..seq import eager_items
-from ..stream import SelectionArray, Stream, collect
+from ..stream import SelectionArray, Stream, check_finite, collect
 from ..tables import TableVal
 from ..term import (
     Env,
@@ -21,6 +22,7 @@ from ..term import (
     as_str,
     check_pseudo,
     datum_from_wire,
+    query_root,
     term,
 )
 from ..values import DbVal, FuncVal, GroupedData, GroupedStream, SingleSelection, Val
@@ -83,10 +85,23 @@ class CoerceTo(DatumOp):
             return coerce_datum(datum_value(first, self.args[0]), target, self, self.args[0])
         if first.type_name == target or (target == "STREAM" and isinstance(first, Stream)):
             return first
-        if isinstance(first, Stream) and target in ("ARRAY", "DATUM", "OBJECT"):
-            rows = await collect(first, env.ctx.array_limit, self)
-            return rows if target != "OBJECT" else pairs_to_object(rows, self)
+        if isinstance(first, Stream) and target == "OBJECT":
+            return await stream_to_object(first, self)
+        if isinstance(first, Stream) and target in ("ARRAY", "DATUM"):
+            return await collect(first, env.ctx.array_limit, self.args[0], query_root(self))
         raise cannot_coerce(first.type_name, target, self.args[0])
+
+
+async def stream_to_object(s: Stream, at: Term) -> dict:
+    """The pairs of a stream as an object: read pair by pair, so the array
+    limit does not apply (as in RethinkDB)."""
+    check_finite(s, at.args[0])
+    out: dict = {}
+    while (batch := await s.next_batch()) is not None:
+        for pair in batch:
+            add_pair(out, pair, at)
+            await tick()
+    return check_pseudo(out) if D.REQL_TYPE in out else out
 
 
 def cannot_coerce(start: str, target: str, at: Any) -> ReqlQueryLogicError:
@@ -144,21 +159,26 @@ def utf8_length(first: int) -> int:
 def pairs_to_object(pairs: list, at: Any) -> dict:
     out: dict = {}
     for pair in pairs:
-        if type(pair) is not list:
-            raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(pair)}.", at)
-        if len(pair) != 2:
-            raise ReqlQueryLogicError(f"Expected array of size 2, but got size {len(pair)}.", at)
-        key, value = pair
-        if type(key) is not str:
-            raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(key)}.", at)
-        if key in out:
-            raise ReqlQueryLogicError(
-                f"Duplicate key {D.json_string(key)} in coerced object.  "
-                f"(got {D.print_datum(out[key])} and {D.print_datum(value)} as values)",
-                at,
-            )
-        out[key] = value
+        add_pair(out, pair, at)
     return check_pseudo(out) if D.REQL_TYPE in out else out
+
+
+def add_pair(out: dict, pair: Any, at: Any) -> None:
+    """One ``[key, value]`` pair of an array or stream coerced to an object."""
+    if type(pair) is not list:
+        raise ReqlQueryLogicError(f"Expected type ARRAY but found {D.type_name(pair)}.", at)
+    if len(pair) != 2:
+        raise ReqlQueryLogicError(f"Expected array of size 2, but got size {len(pair)}.", at)
+    key, value = pair
+    if type(key) is not str:
+        raise ReqlQueryLogicError(f"Expected type STRING but found {D.type_name(key)}.", at)
+    if key in out:
+        raise ReqlQueryLogicError(
+            f"Duplicate key {D.json_string(key)} in coerced object.  "
+            f"(got {D.print_datum(out[key])} and {D.print_datum(value)} as values)",
+            at,
+        )
+    out[key] = value
 
 
 # C's strtod as used by RethinkDB (sscanf "%lf%c": leading space allowed, nothing after).

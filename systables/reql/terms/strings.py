@@ -9,6 +9,7 @@ import regex
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..re2 import RE2Error, compile_re2
+from ..seq import check_array_limit
 from ..term import Env, as_int, as_str, term
 from .basic import DatumOp, datum_value
 
@@ -63,11 +64,15 @@ class Split(StringOp):
             top = env.ctx.array_limit - 1
             if not -1 <= limit <= top:
                 raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self)
-        if delimiter is None:
-            return split_whitespace(s, limit)
-        if delimiter == "":
-            return split_characters(s, limit)
-        return s.split(delimiter, limit)
+        return check_array_limit(env, split_string(s, delimiter, limit), self)
+
+
+def split_string(s: str, delimiter: str | None, limit: int) -> list[str]:
+    if delimiter is None:
+        return split_whitespace(s, limit)
+    if delimiter == "":
+        return split_characters(s, limit)
+    return s.split(delimiter, limit)
 
 
 def split_whitespace(s: str, limit: int) -> list[str]:
