@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from .. import datum as D
-from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from ..datum.errors import ReqlQueryLogicError, ReqlResourceLimitError, array_over_limit
 from .seq import eager_items, grouped, to_list
-from .stream import Stream, check_finite
-from .term import Env
+from .stream import Stream, check_finite, reads_a_table
+from .term import Env, Term, query_root
 from .values import GroupedData, GroupedStream, SingleSelection
 
 Step = Callable[[Any], Awaitable[list]]
@@ -57,7 +57,33 @@ GROUPED_OVER_LIMIT = "Grouped data over size limit `{}`.  Try putting a reductio
 
 
 def too_many_groups(limit: int, at: Any) -> ReqlResourceLimitError:
-    return ReqlResourceLimitError(f"Too many groups (> {limit}).", at)
+    return ReqlResourceLimitError(f"Too many groups (> {limit}).", whole_query(at))
+
+
+def whole_query(at: Any) -> Any:
+    """Group limits are checked at the top level in RethinkDB: their errors
+    underline the whole query."""
+    return query_root(at) if isinstance(at, Term) else at
+
+
+class GroupCount:
+    """RethinkDB's limit on the number of groups, which depends on where the
+    groups are made: a sequence read where the query runs may not reach the
+    array limit ("Too many groups"); a table read is grouped on its shards and
+    may not exceed it once they are put together ("Array over size limit")."""
+
+    def __init__(self, limit: int, gs: GroupedStream, at: Any) -> None:
+        self.limit = limit
+        self.on_shards = reads_a_table(gs.src)
+        self.at = at
+
+    def check_new(self, count: int) -> None:
+        """Before a group is added to ``count`` others."""
+        if self.on_shards:
+            if count >= self.limit:  # the result is over the limit whatever follows
+                raise array_over_limit(self.limit, whole_query(self.at))
+        elif count + 1 >= self.limit:
+            raise too_many_groups(self.limit, self.at)
 
 
 async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> GroupedData:
@@ -65,6 +91,7 @@ async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> Gro
     all together, and the number of groups too."""
     groups: dict[Any, tuple[Any, list]] = {}
     limit = ctx.array_limit
+    count = GroupCount(limit, gs, at)
     total = 0
 
     async def add(key: Any, row: Any) -> None:
@@ -72,13 +99,12 @@ async def materialize_groups(ctx: Any, gs: GroupedStream, at: Any = None) -> Gro
         h = D.hashable(key)
         entry = groups.get(h)
         if entry is None:
-            if len(groups) >= limit:
-                raise too_many_groups(limit, at)
+            count.check_new(len(groups))
             entry = groups[h] = (key, [])
         entry[1].append(row)
         total += 1
         if total > limit:
-            raise ReqlResourceLimitError(GROUPED_OVER_LIMIT.format(limit), at)
+            raise ReqlResourceLimitError(GROUPED_OVER_LIMIT.format(limit), whole_query(at))
 
     await feed_groups(gs, add, at)
     return GroupedData(dict(groups))

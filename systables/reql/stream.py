@@ -583,6 +583,20 @@ def check_finite(s: Stream, at: Any = None) -> None:
         raise ReqlQueryLogicError(INFINITE, at)
 
 
+def reads_a_table(s: Any) -> bool:
+    """Whether ``s`` reads a table through transformations only (maps,
+    filters, concat_maps, unions), as RethinkDB runs on the table's shards;
+    a slice (``limit``, ``skip``) or an in-memory sequence is read where the
+    query runs.  The two check the number of groups differently."""
+    if not isinstance(s, Stream) or s.is_array_like() or isinstance(s, SliceStream):
+        return False
+    if isinstance(s, ChainStream):
+        return any(reads_a_table(p) for p in s.parts)
+    if s.table is not None:
+        return True
+    return reads_a_table(getattr(s, "src", None))
+
+
 async def collect(s: Stream, limit: int, at: Any = None, limit_at: Any = None) -> list:
     """Read a stream to the end into a list, enforcing the array size limit
     (its error is raised at ``limit_at`` if given, else at ``at``)."""

@@ -218,3 +218,39 @@ def test_grouped_rows_respect_the_array_limit(r, conn):
     assert info.value.message == "Too many groups (> 10)."
     # a terminal needs no array per group
     assert r.range(30).group(lambda x: x % 2).count().run(conn, array_limit=10) == {0: 15, 1: 15}
+
+
+ARRAY_LIMIT_30 = (
+    "Array over size limit `30`.  To raise the number of allowed elements, modify the `array_limit` option to "
+    "`.run` (not available in the Data Explorer), or use an index."
+)
+
+
+def test_groups_made_in_memory_must_stay_below_the_array_limit(r, conn):
+    # RethinkDB refuses as many groups as the limit, not only more
+    with pytest.raises(ReqlResourceLimitError) as info:
+        r.range(10).group(lambda x: x % 5).count().run(conn, array_limit=5)
+    assert info.value.message == "Too many groups (> 5)."
+    assert info.value.frames == []  # checked at the top level: the whole query is marked
+    assert r.range(10).group(lambda x: x % 5).count().run(conn, array_limit=6) == {i: 2 for i in range(5)}
+    with pytest.raises(ReqlResourceLimitError, match=r"Too many groups \(> 5\)"):
+        r.range(5).group(lambda x: x).run(conn, array_limit=5)
+    with pytest.raises(ReqlResourceLimitError, match=r"Too many groups \(> 4\)"):
+        r.expr([1]).do(lambda _: r.range(4).group(lambda x: x).max()).run(conn, array_limit=4)
+
+
+def test_groups_of_a_table_read_may_reach_the_array_limit(r, conn, tbl):
+    # grouped where the table is read, then put together as an array
+    for query in (tbl.group("id").count(), tbl.filter(True).group("id").count(),
+                  tbl.map(lambda x: x).group("id").count(), tbl.group("id", multi=True).count(),
+                  tbl.union([]).group("id").count()):
+        with pytest.raises(ReqlResourceLimitError) as info:
+            query.run(conn, array_limit=30)
+        assert info.value.message == ARRAY_LIMIT_30
+        assert info.value.frames == []
+    assert len(tbl.group("id").count().run(conn, array_limit=40)) == 40
+    # a slice or an array of the table is grouped in memory
+    with pytest.raises(ReqlResourceLimitError, match=r"Too many groups \(> 40\)"):
+        tbl.limit(40).group("id").count().run(conn, array_limit=40)
+    with pytest.raises(ReqlResourceLimitError, match=r"Too many groups \(> 40\)"):
+        tbl.coerce_to("array").group("id").count().run(conn, array_limit=40)

@@ -24,11 +24,11 @@ from ...datum.errors import (
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick, yield_now
 from ..groups import (
+    GroupCount,
     as_grouped_data,
     feed,
     feed_groups,
     map_groups,
-    too_many_groups,
 )
 from ..seq import (
     check_array_limit,
@@ -233,6 +233,7 @@ async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any, limit: int
     """The terminal per group; at most ``limit`` groups (the array limit)."""
     accs: dict[Any, tuple[Any, Accumulator]] = {}
     step = terminal.step
+    count = None if limit is None else GroupCount(limit, gs, at)
 
     async def add(key: Any, row: Any) -> None:
         values = (await step(row)) if step is not None else (row,)
@@ -241,8 +242,8 @@ async def run_grouped(gs: GroupedStream, terminal: Terminal, at: Any, limit: int
         h = D.hashable(key)
         entry = accs.get(h)
         if entry is None:
-            if limit is not None and len(accs) >= limit:
-                raise too_many_groups(limit, at)
+            if count is not None:
+                count.check_new(len(accs))
             entry = accs[h] = (key, terminal.make_acc())
         for v in values:
             await entry[1].add(v)
