@@ -55,11 +55,11 @@ class UsersTable(SystemTable):
                 return f"User `{key}` not found."
             auth.delete_user(key)
             return None
+        if "password" not in new:
+            return "Expected a field named `password`."
         extra = sorted(k for k in new if k not in ("id", "password"))
         if extra:
             return unexpected_keys(extra)
-        if "password" not in new:
-            return "Expected a field named `password`."
         try:
             await self.set_password(key, new["password"], auth.exists(key))
         except PasswordError as e:
@@ -82,23 +82,31 @@ class UsersTable(SystemTable):
 
 
 def parse_password(value: Any) -> tuple[str, int]:
+    """A password given as a string or as ``{password, iterations}``, checked
+    in RethinkDB's order and words (``true`` is handled by the caller)."""
     if type(value) is str:
         return value, DEFAULT_ITERATIONS
-    if type(value) is dict and D.REQL_TYPE not in value:
-        extra = sorted(k for k in value if k not in ("password", "iterations"))
-        if extra:
-            raise PasswordError(unexpected_keys(extra))
-        if type(value.get("password")) is not str:
-            raise PasswordError("Expected a field named `password`." if "password" not in value else
-                                f"Expected a string for `password`, got {D.print_datum(value['password'])}.")
-        iterations = value.get("iterations", DEFAULT_ITERATIONS)
-        if type(iterations) is not int or iterations < 1:
-            raise PasswordError(f"Expected a positive integer for `iterations`, got {D.print_datum(iterations)}.")
-        return value["password"], iterations
-    raise PasswordError(
-        "Expected an object or string to set the password, or `false` to keep it unset, "
-        f"got {D.print_datum(value)}."
-    )
+    if value is True:
+        raise PasswordError(
+            "Expected an object or string to set the password, or `false` to keep it unset, got true."
+        )
+    if type(value) is not dict or D.REQL_TYPE in value:
+        raise PasswordError(f"Expected an object, string or boolean for `password`, got {D.print_datum(value)}.")
+    if "iterations" not in value:
+        raise PasswordError("Expected a field named `iterations`.")
+    iterations = value["iterations"]
+    if type(iterations) not in (int, float) or iterations != int(iterations) or iterations < 1:
+        raise PasswordError(
+            f"Expected `iterations` to be an integer greater than zero, got {D.print_datum(iterations)}."
+        )
+    if "password" not in value:
+        raise PasswordError("Expected a field named `password`.")
+    if type(value["password"]) is not str:
+        raise PasswordError(f"Expected `password` to be a string, got {D.print_datum(value['password'])}.")
+    extra = sorted(k for k in value if k not in ("password", "iterations"))
+    if extra:
+        raise PasswordError(unexpected_keys(extra))
+    return value["password"], int(iterations)
 
 
 def unexpected_keys(keys: list[str]) -> str:

@@ -216,3 +216,31 @@ def test_binaries_print_compactly_in_messages(r, conn):
     assert printed == (
         '{\n\t"a":{"$reql_type$":"BINARY","data":""},\n\t"b":\t[{"$reql_type$":"BINARY","data":"YQ=="}\n\t]\n}'
     )
+
+
+@pytest.mark.parametrize("password, message", [
+    (1, "Expected an object, string or boolean for `password`, got 1."),
+    (None, "Expected an object, string or boolean for `password`, got null."),
+    ({}, "Expected a field named `iterations`."),
+    ({"password": "a"}, "Expected a field named `iterations`."),
+    ({"password": "a", "iterations": 0}, "Expected `iterations` to be an integer greater than zero, got 0."),
+    ({"password": "a", "iterations": 1.5}, "Expected `iterations` to be an integer greater than zero, got 1.5."),
+    ({"iterations": 1}, "Expected a field named `password`."),
+    ({"password": 1, "iterations": 1}, "Expected `password` to be a string, got 1."),
+    ({"password": "a", "iterations": 1, "x": 2}, "Unexpected key(s) `x`."),
+])
+def test_password_errors_of_the_users_table(r, conn, password, message):
+    users = r.db("rethinkdb").table("users")
+    name = "et_" + uuid.uuid4().hex[:6]
+    users.insert({"id": name, "password": False}).run(conn)
+    try:
+        assert users.get(name).update({"password": password}).run(conn)["first_error"] == message
+    finally:
+        users.get(name).delete().run(conn)
+
+
+def test_a_user_row_needs_a_password_before_anything_else(r, conn):
+    users = r.db("rethinkdb").table("users")
+    name = "et_" + uuid.uuid4().hex[:6]
+    assert users.insert({"id": name, "foo": 1}).run(conn)["first_error"] == "Expected a field named `password`."
+    assert users.insert({"id": name, "password": 1, "foo": 1}).run(conn)["first_error"] == "Unexpected key(s) `foo`."
