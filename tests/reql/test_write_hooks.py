@@ -83,6 +83,20 @@ def test_a_hook_may_not_change_the_kind_of_a_write(r, conn, tbl):
     assert tbl.count().run(conn) == 2
 
 
+def test_the_hook_runs_for_a_missing_row_too(r, conn, tbl):
+    # a write that leaves a missing row missing still asks the hook (old and new are null)
+    tbl.set_write_hook(lambda c, o, n: r.branch(n.eq(None), {"id": c["primary_key"]}, n)).run(conn)
+    deletion_to_write = "A write hook function must not turn a deletion into a replace/insert."
+    assert first_error(tbl.get(9).delete(), conn) == deletion_to_write
+    assert first_error(tbl.get(9).update({"a": 1}), conn) == deletion_to_write
+    assert first_error(tbl.get(9).replace(None), conn) == deletion_to_write
+    tbl.set_write_hook(lambda c, o, n: r.error("boom")).run(conn)
+    assert first_error(tbl.get(9).delete(), conn) == "Error in write hook: boom"
+    tbl.set_write_hook(lambda c, o, n: n).run(conn)
+    assert tbl.get(9).delete().run(conn)["skipped"] == 1
+    assert tbl.count().run(conn) == 0
+
+
 def test_the_hook_result_is_checked_and_its_errors_fail_the_document(r, conn, tbl):
     tbl.insert({"id": 3}).run(conn)
     tbl.set_write_hook(lambda c, o, n: 5).run(conn)

@@ -238,7 +238,7 @@ class Writer:
     async def change(self, key: Any, old: dict | None, new: dict | None) -> None:
         """Record the outcome of replacing row ``key`` (``old``) with ``new``."""
         result = self.result
-        if self.hook is not None and (old is not None or new is not None):
+        if self.hook is not None:  # also for a missing row left missing, as in RethinkDB
             try:
                 new = await self.hook.apply(key, old, new)
             except ReqlError as e:
