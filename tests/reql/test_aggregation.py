@@ -254,3 +254,21 @@ def test_groups_of_a_table_read_may_reach_the_array_limit(r, conn, tbl):
         tbl.limit(40).group("id").count().run(conn, array_limit=40)
     with pytest.raises(ReqlResourceLimitError, match=r"Too many groups \(> 40\)"):
         tbl.coerce_to("array").group("id").count().run(conn, array_limit=40)
+
+
+def test_distinct_of_a_table_streams_its_rows_in_primary_key_order(r, conn, tbl):
+    rows = tbl.distinct()
+    assert rows.type_of().run(conn) == "STREAM"
+    assert [row["id"] for row in rows.run(conn, array_limit=10)] == list(range(40))  # no array is built
+    assert rows.count().run(conn, array_limit=10) == 40
+    assert [row["id"] for row in tbl.between(5, 9).distinct().run(conn)] == [5, 6, 7, 8]
+    assert [row["id"] for row in tbl.order_by(index=r.desc("id")).distinct().limit(2).run(conn)] == [39, 38]
+    with pytest.raises(ReqlQueryLogicError, match="Expected type DATUM but found SEQUENCE:\nVALUE SEQUENCE"):
+        tbl.distinct().add(1).run(conn)
+
+
+def test_distinct_of_other_sequences_is_an_array(r, conn, tbl):
+    for query in (tbl.filter({}).distinct(), tbl.get_all(1, 2).distinct(), tbl.limit(3).distinct(),
+                  tbl.map(lambda x: x["a"]).distinct(), r.range(3).distinct()):
+        assert query.type_of().run(conn) == "ARRAY"
+    assert tbl.map(lambda x: x["a"]).distinct().run(conn) == [0, 1, 2, 3]

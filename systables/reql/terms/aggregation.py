@@ -521,6 +521,21 @@ class Fold(Term):
         return stream
 
 
+def distinct_rows_of_table(src: Any) -> Stream | None:
+    """A table's rows are distinct already: RethinkDB streams a table, or a
+    slice of it on its primary key, in primary key order (the slice's own
+    order if it has one), with no array limit.  None for other sequences."""
+    if isinstance(src, TableVal) and src.store is not None:
+        src = src.index_scan(src.primary_key)
+    if isinstance(src, TableSlice) and src.index == src.table.primary_key:
+        return BatchMapStream(src, same_rows)  # a plain STREAM, no longer a selection, as in RethinkDB
+    return None
+
+
+async def same_rows(rows: list) -> list:
+    return rows
+
+
 @term(T.DISTINCT)
 class Distinct(Term):
     min_args = max_args = 1
@@ -530,12 +545,13 @@ class Distinct(Term):
         src = await self.args[0].eval(env)
         if "index" in self.optargs:
             return await self.by_index(env, src)
+        rows = distinct_rows_of_table(src)
+        if rows is not None:
+            return rows
         result = await run_terminal(env, src, Terminal(DistinctAcc), self)
         if type(result) is list:
             check_array_limit(env, result, self)
-        if isinstance(src, Stream) and eager_items(src) is None:
-            return ArrayStream(result)  # a stream, as RethinkDB types it
-        return result
+        return result  # an array, as RethinkDB makes of any other sequence
 
     async def by_index(self, env: Env, src: Any) -> Any:
         index = as_datum(await self.opt(env, "index"), self.optargs["index"])
