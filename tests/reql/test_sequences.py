@@ -270,3 +270,23 @@ def test_sample(r, conn, tbl):
     assert run(tbl.sample(5).type_of(), conn) == "SELECTION<ARRAY>"
     fails(r.expr([1]).sample(-1), conn, ReqlQueryLogicError, "Number of items to sample must be non-negative, got `-1`.")
     fails(r.expr({}).sample(1), conn, ReqlQueryLogicError, "Cannot convert OBJECT to SEQUENCE")
+
+
+def test_skip_is_slice_and_takes_strings_and_binaries(r, conn):
+    assert r.expr("abc").skip(1).run(conn) == "bc"
+    assert r.expr("abc").skip(-1).run(conn) == "c"
+    assert r.binary(b"abc").skip(1).run(conn) == b"bc"
+    assert r.expr([1, 2, 3]).skip(1).run(conn) == [2, 3]
+
+
+@pytest.mark.parametrize("query_of, message", [
+    (lambda r: r.expr(1).slice(1), "Expected ARRAY, BINARY, or STRING, but found NUMBER."),
+    (lambda r: r.expr({"a": 1}).skip(1), "Expected ARRAY, BINARY, or STRING, but found OBJECT."),
+    (lambda r: r.expr(None).slice(0, 1), "Expected ARRAY, BINARY, or STRING, but found NULL."),
+    (lambda r: r.db("test").skip(1), "Cannot slice non-sequences."),
+])
+def test_slicing_what_is_not_a_sequence(r, conn, query_of, message):
+    with pytest.raises(ReqlQueryLogicError) as info:
+        query_of(r).run(conn)
+    assert info.value.message == message
+    assert info.value.frames == [0]  # the value is marked

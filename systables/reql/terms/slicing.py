@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import datum as D
 from ...datum.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..seq import (
@@ -17,7 +18,7 @@ from ..stream import (
     Stream,
 )
 from ..term import Env, Term, as_int, bound_is_open, term
-from ..values import SingleSelection
+from ..values import SingleSelection, Val
 from .aggregation import apply_per_group
 from .sequence import SeqTerm
 
@@ -43,15 +44,6 @@ class Limit(SeqTerm):
         return SliceStream(src, 0, n)  # type: ignore[arg-type]
 
 
-@term(T.SKIP)
-class Skip(SeqTerm):
-    min_args = max_args = 2
-
-    async def on_seq(self, env: Env, src: list | Stream) -> Any:
-        n = index_arg(await self.arg_datum(env, 1), self.args[1])
-        return slice_seq(src, n, None, False, False, self)
-
-
 @term(T.SLICE)
 class Slice(Term):
     min_args, max_args = 2, 3
@@ -61,16 +53,35 @@ class Slice(Term):
         src = await self.args[0].eval(env)
         if grouped(src):
             return await apply_per_group(self, env, src)
-        start = index_arg(await self.arg_datum(env, 1), self.args[1])
-        stop = index_arg(await self.arg_datum(env, 2), self.args[2]) if len(self.args) > 2 else None
-        left_open = await bound_is_open(self, env, "left_bound", False)
-        right_closed = not await bound_is_open(self, env, "right_bound", True)
+        start, stop, left_open, right_closed = await self.bounds(env)
         if isinstance(src, SingleSelection):
             src = src.doc
         if type(src) in (str, bytes):
             return src[slice(*array_bounds(len(src), start, stop, left_open, right_closed))]
+        if not isinstance(src, (list, Val)):  # a datum that is not a sequence
+            raise ReqlQueryLogicError(f"Expected ARRAY, BINARY, or STRING, but found {D.type_name(src)}.", self.args[0])
+        if not isinstance(src, (list, Stream)):  # a database, a function
+            raise ReqlQueryLogicError("Cannot slice non-sequences.", self.args[0])
         return slice_seq(seq_of(src, self.args[0]), start, stop, left_open, right_closed, self)
 
+    async def bounds(self, env: Env) -> tuple[int, int | None, bool, bool]:
+        """(start, stop or None, left bound open, right bound closed)."""
+        start = index_arg(await self.arg_datum(env, 1), self.args[1])
+        stop = index_arg(await self.arg_datum(env, 2), self.args[2]) if len(self.args) > 2 else None
+        left_open = await bound_is_open(self, env, "left_bound", False)
+        right_closed = not await bound_is_open(self, env, "right_bound", True)
+        return start, stop, left_open, right_closed
+
+
+@term(T.SKIP)
+class Skip(Slice):
+    """``skip(n)`` is ``slice(n)`` in RethinkDB: strings and binaries too."""
+
+    min_args = max_args = 2
+    opt_names = frozenset()
+
+    async def bounds(self, env: Env) -> tuple[int, int | None, bool, bool]:
+        return index_arg(await self.arg_datum(env, 1), self.args[1]), None, False, False
 
 
 def array_bounds(size: int, start: int, stop: int | None, left_open: bool, right_closed: bool) -> tuple[int, int]:
