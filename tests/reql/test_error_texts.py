@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from rawclient import RawClient
 from rethinkdb.errors import (
     ReqlDriverError,
     ReqlNonExistenceError,
@@ -244,3 +245,29 @@ def test_a_user_row_needs_a_password_before_anything_else(r, conn):
     name = "et_" + uuid.uuid4().hex[:6]
     assert users.insert({"id": name, "foo": 1}).run(conn)["first_error"] == "Expected a field named `password`."
     assert users.insert({"id": name, "password": 1, "foo": 1}).run(conn)["first_error"] == "Unexpected key(s) `foo`."
+
+
+@pytest.mark.parametrize("term, message", [
+    ([69, [1, 2]], "CLIENT ERROR: FUNC variables must be a literal *array* of numbers."),
+    ([69, [[2, ["a"]], 1]], "CLIENT ERROR: FUNC variables must be a literal array of *numbers*."),
+    ([69, [[2, [1]], 1], {"x": 1}], "FUNC takes no optional arguments."),
+    ([69, [[2, [1]], [10, [1]], 3]], "FUNC takes exactly two arguments (got 3)"),
+    ([10, ["a"]], "A variable term has a non-numeric name datum."),
+    ([10, []], "A variable term has the wrong number of arguments."),
+    ([64, [[69, [[2, [1.5]], [10, [1.5]]]], 7]], "Number not an integer: 1.5"),
+])
+def test_malformed_functions_and_variables(server, term, message):
+    # no driver sends these; RethinkDB's words for them still reach whoever does
+    client = RawClient(server.host, server.port)
+    try:
+        response = client.query(1, [1, term, {}])
+    finally:
+        client.close()
+    assert response["t"] == 17 and response["r"] == [message]
+
+
+def test_map_checks_its_sequences_before_its_function(r, conn):
+    # r.map(seq, seq, function): a function given as a sequence is reported first
+    with pytest.raises(ReqlQueryLogicError) as info:
+        r.map([1], lambda: 1, 3).run(conn)
+    assert info.value.message == "Expected type SEQUENCE but found FUNCTION:\nVALUE FUNCTION"

@@ -189,9 +189,14 @@ class Var(Term):
             raise ReqlQueryLogicError("Variable name not found.", self) from None
 
     def check(self) -> None:
-        super().check()
-        if not isinstance(self.args[0], Datum) or type(self.args[0].value) is not int:
-            raise ReqlCompileError("Variable name must be a number.", self)
+        # RethinkDB's own words for malformed variables (drivers never send them)
+        if len(self.args) != 1:
+            raise ReqlCompileError("A variable term has the wrong number of arguments.", self)
+        name = self.args[0].value if isinstance(self.args[0], Datum) else None
+        if type(name) not in (int, float):
+            raise ReqlCompileError("A variable term has a non-numeric name datum.", self)
+        if name != int(name):
+            raise ReqlCompileError(f"Number not an integer: {D.print_datum(name)}", self)
 
 
 @term(T.IMPLICIT_VAR)
@@ -221,6 +226,13 @@ class Func(Term):
 
     __slots__ = ("params",)
 
+    def check(self) -> None:
+        # RethinkDB's own words for malformed functions (drivers never send them)
+        if len(self.args) != 2:
+            raise ReqlCompileError(f"FUNC takes exactly two arguments (got {len(self.args)})", self)
+        if self.optargs:
+            raise ReqlCompileError("FUNC takes no optional arguments.", self)
+
     def setup(self, compiler: Any) -> None:
         spec = self.args[0]
         if isinstance(spec, MakeArray) and all(isinstance(a, Datum) for a in spec.args):
@@ -228,9 +240,9 @@ class Func(Term):
         elif isinstance(spec, Datum) and type(spec.value) is list:
             params = spec.value
         else:
-            raise ReqlCompileError("Expected a list of variable ids as the first argument of a function.", self)
-        if not all(type(p) is int for p in params):
-            raise ReqlCompileError("Variable name must be a number.", self)
+            raise ReqlCompileError("CLIENT ERROR: FUNC variables must be a literal *array* of numbers.", self)
+        if not all(type(p) in (int, float) for p in params):
+            raise ReqlCompileError("CLIENT ERROR: FUNC variables must be a literal array of *numbers*.", self)
         self.params = params
 
     async def eval(self, env: Env) -> FuncVal:

@@ -37,10 +37,11 @@ class Map(Term):
 
     async def eval(self, env: Env) -> Any:
         srcs = [await a.eval(env) for a in self.args[:-1]]
-        f = func_of(await self.args[-1].eval(env), self.args[-1])
+        fv = await self.args[-1].eval(env)
         if len(srcs) == 1 and grouped(srcs[0]):
-            return await self.on_grouped(env, srcs[0], f)
-        seqs = [seq_of(s, a) for s, a in zip(srcs, self.args)]
+            return await self.on_grouped(env, srcs[0], func_of(fv, self.args[-1]))
+        seqs = [seq_of(s, a) for s, a in zip(srcs, self.args)]  # RethinkDB checks the sequences first
+        f = func_of(fv, self.args[-1])
         if f.arity not in (0, len(seqs)):
             n = len(seqs)
             raise ReqlQueryLogicError(
