@@ -255,6 +255,11 @@ def test_a_user_row_needs_a_password_before_anything_else(r, conn):
     ([10, ["a"]], "A variable term has a non-numeric name datum."),
     ([10, []], "A variable term has the wrong number of arguments."),
     ([64, [[69, [[2, [1.5]], [10, [1.5]]]], 7]], "Number not an integer: 1.5"),
+    ([3, [1, 2]], "MAKE_OBJ term must not have any args."),
+    ([13, [1]], "Expected no arguments or optional arguments on implicit variable term."),
+    ([13, [], {"a": 1}], "Expected no arguments or optional arguments on implicit variable term."),
+    ([73, []], "ASC may only be used as an argument to ORDER_BY or UNION."),
+    ([74, [1, 2]], "DESC may only be used as an argument to ORDER_BY or UNION."),
 ])
 def test_malformed_functions_and_variables(server, term, message):
     # no driver sends these; RethinkDB's words for them still reach whoever does
@@ -264,6 +269,12 @@ def test_malformed_functions_and_variables(server, term, message):
     finally:
         client.close()
     assert response["t"] == 17 and response["r"] == [message]
+
+
+def test_order_by_checks_its_sequence_before_its_keys(r, conn):
+    with pytest.raises(ReqlQueryLogicError) as info:
+        r.expr(1).order_by(1).run(conn)
+    assert info.value.message == "Cannot convert NUMBER to SEQUENCE"
 
 
 def test_map_checks_its_sequences_before_its_function(r, conn):

@@ -97,7 +97,8 @@ class MakeObject(Term):
     """An object literal: ``{k: term}`` (optargs hold the fields)."""
 
     def check(self) -> None:
-        pass
+        if self.args:
+            raise ReqlCompileError("MAKE_OBJ term must not have any args.", self)
 
     async def eval(self, env: Env) -> Any:
         obj = {k: as_datum(await v.eval(env), v) for k, v in self.optargs.items()}
@@ -202,6 +203,10 @@ class Var(Term):
 @term(T.IMPLICIT_VAR)
 class ImplicitVar(Term):
     min_args = max_args = 0
+
+    def check(self) -> None:
+        if self.args or self.optargs:
+            raise ReqlCompileError("Expected no arguments or optional arguments on implicit variable term.", self)
 
     async def eval(self, env: Env) -> Any:
         # null is a legitimate row, so look for the enclosing one-argument function.
@@ -425,9 +430,13 @@ class MaxVal(Term):
 class AscDesc(Term):
     min_args = max_args = 1
 
-    async def eval(self, env: Env) -> Any:
+    def check(self) -> None:
+        # where it stands is checked before its arity, as RethinkDB does
         if not ordering_allowed(self):
             raise ReqlCompileError(f"{self.name.upper()} may only be used as an argument to ORDER_BY or UNION.", self)
+        super().check()
+
+    async def eval(self, env: Env) -> Any:
         return Ordering(await self.args[0].eval(env), self.tt == T.DESC)
 
 

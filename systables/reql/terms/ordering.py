@@ -80,8 +80,8 @@ class OrderBy(Term):
             return await self.by_index(env, src)
         if len(self.args) == 1:
             raise ReqlQueryLogicError("Must specify something to order by.", self)
+        seq = seq_of(src, self.args[0])  # RethinkDB checks the sequence before the keys
         keys = [await ordering(env, await a.eval(env), a) for a in self.args[1:]]
-        seq = seq_of(src, self.args[0])
         items = eager_items(seq)
         rows = items if items is not None else await to_list(env, seq, self)
         return keep_selection(seq, await sort_rows(rows, [k for k, _ in keys], [d for _, d in keys]))
