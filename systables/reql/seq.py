@@ -60,6 +60,13 @@ def seq_of(v: Any, at: Any = None) -> list | Stream:
     raise ReqlQueryLogicError(f"Cannot convert {D.type_name(v)} to SEQUENCE")
 
 
+def check_sequence(src: Any, at: Any) -> None:
+    """RethinkDB reads a term's sequence before its other arguments: a value that
+    is not one is reported first (grouped data is run per group)."""
+    if not grouped(src):
+        seq_of(src, at)
+
+
 def eager_items(src: Any) -> list | None:
     """The rows of an in-memory sequence (a datum array or a selection array), else None."""
     if type(src) is list:

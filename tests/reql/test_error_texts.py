@@ -282,3 +282,21 @@ def test_map_checks_its_sequences_before_its_function(r, conn):
     with pytest.raises(ReqlQueryLogicError) as info:
         r.map([1], lambda: 1, 3).run(conn)
     assert info.value.message == "Expected type SEQUENCE but found FUNCTION:\nVALUE FUNCTION"
+
+
+@pytest.mark.parametrize("query_of, message", [
+    # the sequence is read before the function, the base, the table or the field
+    (lambda r: r.expr(1).reduce(1), "Cannot convert NUMBER to SEQUENCE"),
+    (lambda r: r.expr(1).fold(1, 1), "Cannot convert NUMBER to SEQUENCE"),
+    (lambda r: r.expr(1).concat_map(1), "Cannot convert NUMBER to SEQUENCE"),
+    (lambda r: r.expr(1).eq_join(1, 1), "Cannot convert NUMBER to SEQUENCE"),
+    (lambda r: r.expr(1).sum(1), "Cannot convert NUMBER to SEQUENCE"),
+    # get_field checks the object before the name; sample reads its size first
+    (lambda r: r.expr(1).get_field(1), "Cannot perform get_field on a non-object non-sequence `1`."),
+    (lambda r: r.expr({}).get_field(1), "Expected type STRING but found NUMBER."),
+    (lambda r: r.expr(1).sample("a"), "Expected type NUMBER but found STRING."),
+])
+def test_which_argument_is_reported_first(r, conn, query_of, message):
+    with pytest.raises(ReqlQueryLogicError) as info:
+        query_of(r).run(conn)
+    assert info.value.message == message

@@ -31,6 +31,7 @@ from ..groups import (
     map_groups,
 )
 from ..seq import (
+    check_sequence,
     check_array_limit,
     eager_items,
     field_fn,
@@ -343,6 +344,7 @@ class TerminalTerm(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
+        check_sequence(src, self)
         return await run_terminal(env, src, await self.terminal(env), self)
 
     async def terminal(self, env: Env) -> Terminal:
@@ -486,6 +488,7 @@ class Fold(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
+        check_sequence(src, self)
         base = await self.arg_datum(env, 1)
         f = func_of(await self.args[2].eval(env), self.args[2])
         if f.arity not in (0, 2):

@@ -18,7 +18,7 @@ from ..stream import (
     BatchMapStream,
     Stream,
 )
-from ..term import Env, Term, as_datum, as_int, term
+from ..term import Env, Term, as_datum, as_int, as_str, term
 from ..values import GroupedStream, SingleSelection, Val
 from .aggregation import apply_per_group
 from .slicing import nth
@@ -30,8 +30,10 @@ class GetField(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
-        name = await self.arg_str(env, 1)
-        return await get_field_of(env, self, src, name)
+        name_v = await self.arg_datum(env, 1)
+        if not isinstance(src, (list, Val)):
+            check_object(self, as_datum(src, self.args[0]))  # RethinkDB checks the object before the name
+        return await get_field_of(env, self, src, as_str(name_v, self.args[1]))
 
 
 async def get_field_of(env: Env, term_: Term, src: Any, name: str) -> Any:
@@ -50,12 +52,16 @@ async def get_field_of(env: Env, term_: Term, src: Any, name: str) -> Any:
             return out
         return BatchMapStream(src, pick_batch(name, term_))  # type: ignore[arg-type]
     obj = src.doc if isinstance(src, SingleSelection) else as_datum(src, term_.args[0])
-    if type(obj) is not dict or D.REQL_TYPE in obj:
-        raise not_an_object(term_.name, obj, term_.args[0])
+    check_object(term_, obj)
     try:
         return obj[name]
     except KeyError:
         raise ReqlNonExistenceError(f"No attribute `{name}` in object:\n{D.print_datum(obj)}", term_) from None
+
+
+def check_object(term_: Term, obj: Any) -> None:
+    if type(obj) is not dict or D.REQL_TYPE in obj:
+        raise not_an_object(term_.name, obj, term_.args[0])
 
 
 def pick_present(name: str, term_: Term) -> Any:

@@ -17,6 +17,7 @@ from ...datum.ql2 import TermType as T
 from ..seq import (
     as_stream,
     check_array_limit,
+    check_sequence,
     eager_items,
     grouped,
     seq_of,
@@ -105,6 +106,7 @@ class EqJoin(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
+        check_sequence(src, self)
         key_of = value_fn(await self.args[1].eval(env), self.args[1])
         table = await self.right_table(env)
         index = await self.opt_datum(env, "index", table.primary_key)

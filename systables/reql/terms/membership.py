@@ -14,8 +14,10 @@ from ..seq import (
     check_array_limit,
     eager_items,
     filter_predicate,
+    grouped,
     keep_selection,
     rewrap_rows,
+    seq_of,
 )
 from ..stream import (
     BatchMapStream,
@@ -80,10 +82,23 @@ class Sample(SeqTerm):
     min_args = max_args = 2
     deterministic = False
 
+    async def eval(self, env: Env) -> Any:
+        src = await self.args[0].eval(env)
+        if grouped(src):
+            return await self.on_grouped(env, src)
+        n = await self.size(env)  # RethinkDB reads the size before it checks the sequence
+        return await self.sample(env, seq_of(src, self.args[0]), n)
+
     async def on_seq(self, env: Env, src: list | Stream) -> Any:
+        return await self.sample(env, src, await self.size(env))
+
+    async def size(self, env: Env) -> int:
         n = await self.arg_int(env, 1)
         if n < 0:
             raise ReqlQueryLogicError(f"Number of items to sample must be non-negative, got `{n}`.", self)
+        return n
+
+    async def sample(self, env: Env, src: list | Stream, n: int) -> Any:
         items = eager_items(src)
         if items is not None:
             return rewrap_rows(src, random.sample(items, min(n, len(items))))

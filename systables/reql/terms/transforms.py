@@ -10,6 +10,7 @@ from ..seq import (
     EMPTY_ERROR,
     as_stream,
     check_array_limit,
+    check_sequence,
     eager_items,
     filter_predicate,
     func_of,
@@ -129,6 +130,7 @@ class ConcatMap(Term):
 
     async def eval(self, env: Env) -> Any:
         src = await self.args[0].eval(env)
+        check_sequence(src, self)
         f = func_of(await self.args[1].eval(env), self.args[1])
 
         async def call(row: Any) -> Any:
