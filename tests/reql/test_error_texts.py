@@ -295,6 +295,7 @@ def test_map_checks_its_sequences_before_its_function(r, conn):
     (lambda r: r.expr(1).get_field(1), "Cannot perform get_field on a non-object non-sequence `1`."),
     (lambda r: r.expr({}).get_field(1), "Expected type STRING but found NUMBER."),
     (lambda r: r.expr(1).sample("a"), "Expected type NUMBER but found STRING."),
+    (lambda r: r.expr(1).distinct(index=1), "Can only perform an indexed distinct on a TABLE."),
 ])
 def test_which_argument_is_reported_first(r, conn, query_of, message):
     with pytest.raises(ReqlQueryLogicError) as info:

@@ -557,6 +557,8 @@ class Distinct(Term):
         return result  # an array, as RethinkDB makes of any other sequence
 
     async def by_index(self, env: Env, src: Any) -> Any:
+        if not isinstance(src, (TableVal, TableSlice)):  # refused before the index name is read
+            raise ReqlQueryLogicError("Can only perform an indexed distinct on a TABLE.", self)
         index = as_datum(await self.opt(env, "index"), self.optargs["index"])
         index = as_str(index, self.optargs["index"])
         if isinstance(src, TableVal):
@@ -565,8 +567,7 @@ class Distinct(Term):
             if src.index == index:
                 scan = src.table.index_scan(index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open)
                 return distinct_index_values(scan, index)
-            return ArrayStream(await distinct_computed(env, src, index, self))
-        raise ReqlQueryLogicError("Can only perform an indexed distinct on a TABLE.", self)
+        return ArrayStream(await distinct_computed(env, src, index, self))
 
 
 def distinct_index_values(scan: Stream, index: str) -> Stream:
