@@ -244,3 +244,15 @@ def test_for_each_of_null_is_a_missing_value(r, conn, table):
     with pytest.raises(ReqlNonExistenceError) as info:
         r.expr([99]).for_each(lambda x: table.get(x)).run(conn)
     assert info.value.message == "FOR_EACH expects one or more basic write queries.  Expected type ARRAY but found NULL."
+
+
+def test_an_option_of_the_wrong_type_marks_the_option(r, conn):
+    assert marked(r.db("test").table("x", read_mode=1), conn) == ("Expected type STRING but found NUMBER.", "1")
+    assert marked(r.db("test").table("x", identifier_format=1), conn) == ("Expected type STRING but found NUMBER.", "1")
+    # an unknown read mode marks the term; an unknown repair mode its option
+    assert marked(r.db("test").table("x", read_mode="x"), conn)[1] == "r.db('test').table('x', read_mode='x')"
+    for target in (r.db("rethinkdb").table("jobs"), r.db("test")):  # checked before the target
+        message, mark = marked(target.reconfigure(emergency_repair="x"), conn)
+        assert message == '`emergency_repair` should be "unsafe_rollback" or "unsafe_rollback_or_erase"'
+        assert mark == "'x'"
+        assert marked(target.reconfigure(emergency_repair=1), conn) == ("Expected type STRING but found NUMBER.", "1")

@@ -23,7 +23,7 @@ from ...auth import (
 from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ..tables import TableVal
-from ..term import MISSING, Env, Term, term
+from ..term import MISSING, Env, Term, as_str, term
 from ..values import DbVal, SingleSelection
 from .db_table import AdminTerm, option_term, table_arg
 
@@ -124,15 +124,16 @@ class Reconfigure(AdminTerm):
         return v
 
     async def emergency_repair(self, env: Env, target: TableVal | DbVal) -> dict:
+        at = self.optargs.get("emergency_repair", self)  # RethinkDB marks the option's value, checked first
+        mode = as_str(await self.opt_datum(env, "emergency_repair"), at)
+        if mode not in REPAIR_MODES:
+            raise ReqlQueryLogicError('`emergency_repair` should be "unsafe_rollback" or "unsafe_rollback_or_erase"', at)
         if isinstance(target, DbVal):
             raise ReqlQueryLogicError(
                 "Can't emergency repair an entire database at once; instead you should run "
                 "`reconfigure()` on each table individually.",
                 self,
             )
-        mode = await self.opt_datum(env, "emergency_repair")
-        if mode not in REPAIR_MODES:
-            raise ReqlQueryLogicError('`emergency_repair` should be "unsafe_rollback" or "unsafe_rollback_or_erase"', self)
         for name in ("shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags"):
             if self.has_opt(env, name):
                 raise ReqlQueryLogicError("In emergency repair mode, you can't specify shards, replicas, etc.", self)

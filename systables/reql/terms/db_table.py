@@ -81,12 +81,14 @@ class Table(Term):
         else:
             db = await default_db(env)
             name = await self.arg_str(env, 0)
-        read_mode = as_str(await self.opt_datum(env, "read_mode", "single"), self)
+        # a value that is not a string marks the option; one not known marks the term (as RethinkDB)
+        read_mode = as_str(await self.opt_datum(env, "read_mode", "single"), self.optargs.get("read_mode", self))
         if read_mode not in READ_MODES:
             raise ReqlQueryLogicError(
                 f'Read mode `{read_mode}` unrecognized (options are "majority", "single", and "outdated").', self
             )
-        ident = check_identifier_format(as_str(await self.opt_datum(env, "identifier_format", "name"), self))
+        ident_v = await self.opt_datum(env, "identifier_format", "name")
+        ident = check_identifier_format(as_str(ident_v, self.optargs.get("identifier_format", self)))
         checked_name("Table", name, self.args[-1])
         return open_table(env, db, name, ident, read_mode, self)
 
