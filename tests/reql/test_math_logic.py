@@ -144,3 +144,13 @@ def test_random_errors(r, conn, make, message):
 def test_arithmetic_on_grouped_data_runs_per_group(r, conn):
     grouped = r.expr([{"k": 1}, {"k": 1}, {"k": 2}]).group("k").count()
     assert run((grouped + 10).ungroup(), conn) == [{"group": 1, "reduction": 12}, {"group": 2, "reduction": 11}]
+
+
+def test_arithmetic_gives_negative_zero_as_doubles_do(r, conn):
+    for query in (r.expr(0).mul(-1), r.expr(-1).mul(0), r.expr(0.0).mul(-1), r.expr(-0.0).floor(),
+                  r.expr(-0.5).ceil(), r.expr(-0.0).ceil()):
+        value = query.run(conn)
+        assert value == 0 and str(value) == "-0.0"
+    assert str(r.expr(0).mul(0).run(conn)) == "0"
+    assert r.expr(0).mul(-1).coerce_to("string").run(conn) == "-0.0"
+    assert r.expr(-1.5).floor().run(conn) == -2 and r.expr(0.5).floor().run(conn) == 0

@@ -159,7 +159,11 @@ class Mul(Arith):
             if copies < 0:
                 raise ReqlQueryLogicError("Cannot multiply an ARRAY by a negative number.", self)
             return arr * copies
-        return self.result(self.num(a) * self.num(b))
+        x, y = self.num(a), self.num(b)
+        product = x * y
+        if product == 0:
+            product = float(x) * float(y)  # in doubles, as RethinkDB: 0 * -1 is -0.0
+        return self.result(product)
 
     def array_size(self, a: Any, b: Any) -> int | None:
         if type(a) is list or type(b) is list:
@@ -214,13 +218,13 @@ class Rounding(DatumOp):
 @term(T.FLOOR)
 class Floor(Rounding):
     def fn(self, x: float) -> float:
-        return math.floor(x)
+        return math.copysign(math.floor(x), x)  # std::floor keeps the sign of a zero: floor(-0.0) is -0.0
 
 
 @term(T.CEIL)
 class Ceil(Rounding):
     def fn(self, x: float) -> float:
-        return math.ceil(x)
+        return math.copysign(math.ceil(x), x)  # std::ceil(-0.5) is -0.0
 
 
 @term(T.ROUND)
