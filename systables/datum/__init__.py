@@ -188,6 +188,8 @@ def sort_key(v: Any) -> tuple:
         if v.get(REQL_TYPE) == "TIME":
             return ("PTYPE<TIME>", v.get("epoch_time"))
         return (type_name(v), tuple((k, sort_key(v[k])) for k in sorted(v)))
+    if t is MinMaxVal:  # below and above every type name (an order_by key may be one)
+        return ("\U0010ffff",) if v.is_max else ("",)
     raise TypeError(f"not a datum: {v!r}")
 
 

@@ -187,3 +187,13 @@ def test_insert_lists_documents_it_could_not_validate(r, conn, tbl):
         {"new_val": {"id": 89}, "old_val": None},
         {"error": "Expected type OBJECT but found STRING.", "new_val": None, "old_val": None},
     ]
+
+
+def test_r_minval_and_r_maxval_order_as_sort_keys(r, conn):
+    # below and above every value, as RethinkDB sorts them (no internal error)
+    assert r.expr([3, 1]).order_by(lambda x: r.minval).run(conn) == [3, 1]
+    assert r.expr([3, 1, 2]).order_by(lambda x: r.branch(x.eq(1), r.maxval, x)).run(conn) == [2, 3, 1]
+    assert r.expr([3, 1, 2]).order_by(r.desc(lambda x: r.branch(x.eq(1), r.minval, x))).run(conn) == [3, 2, 1]
+    assert r.expr([3, 1, 2]).order_by(lambda x: [1, r.branch(x.eq(3), r.minval, x)]).run(conn) == [3, 1, 2]
+    with pytest.raises(ReqlQueryLogicError, match="Cannot convert `r.minval` to JSON"):
+        r.expr([r.maxval, r.minval]).order_by(lambda x: x).run(conn)
