@@ -96,6 +96,8 @@ def type_name(v: Datum) -> str:
         return "NULL"
     if t is bytes:
         return "PTYPE<BINARY>"
+    if t is MinMaxVal:  # in messages: `Expected type NUMBER but found MINVAL.`
+        return "MAXVAL" if v.is_max else "MINVAL"
     raise TypeError(f"not a datum: {v!r}")
 
 
@@ -210,6 +212,8 @@ def hashable(v: Datum) -> Any:
         if v.get(REQL_TYPE) == "TIME":
             return ("t", float(v.get("epoch_time", 0)))
         return ("o", tuple(sorted((k, hashable(x)) for k, x in v.items())))
+    if t is MinMaxVal:  # a group key or set element before it is refused as output
+        return ("M",) if v.is_max else ("m",)
     raise TypeError(f"not a datum: {v!r}")
 
 
@@ -336,9 +340,7 @@ def _print(v: Datum, depth: int) -> str:
         return "{" + inner + "\n" + "\t" * depth + "}"
     if t is bytes:
         return print_json(v)
-    if t is MinMaxVal:
-        return repr(v)
-    return print_json(v)
+    return print_json(v)  # r.minval / r.maxval cannot be printed, even in a message (as in RethinkDB)
 
 
 # ---------------------------------------------------------------------------

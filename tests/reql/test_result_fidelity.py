@@ -197,3 +197,24 @@ def test_r_minval_and_r_maxval_order_as_sort_keys(r, conn):
     assert r.expr([3, 1, 2]).order_by(lambda x: [1, r.branch(x.eq(3), r.minval, x)]).run(conn) == [3, 1, 2]
     with pytest.raises(ReqlQueryLogicError, match="Cannot convert `r.minval` to JSON"):
         r.expr([r.maxval, r.minval]).order_by(lambda x: x).run(conn)
+
+
+@pytest.mark.parametrize("query_of, message", [
+    (lambda r: r.expr(r.minval).add(1), "Expected type NUMBER but found MINVAL."),
+    (lambda r: r.expr(1).add(r.maxval), "Expected type NUMBER but found MAXVAL."),
+    (lambda r: r.expr(r.minval).keys(), "Cannot call `keys` on objects of type `MINVAL`."),
+    (lambda r: r.expr(r.minval).upcase(), "Expected type STRING but found MINVAL."),
+    # a message that would show the value cannot: r.minval has no JSON form
+    (lambda r: r.expr(r.minval).year(), "Cannot convert `r.minval` to JSON."),
+    (lambda r: r.expr([1]).group(lambda x: r.minval).count(), "Cannot convert `r.minval` to JSON."),
+    (lambda r: r.expr([1]).map(lambda x: r.maxval).max(), "Cannot convert `r.maxval` to JSON."),
+])
+def test_r_minval_and_r_maxval_in_errors(r, conn, query_of, message):
+    with pytest.raises(ReqlQueryLogicError) as info:
+        query_of(r).run(conn)
+    assert info.value.message == message
+
+
+def test_r_minval_in_a_set(r, conn):
+    assert r.expr([1]).set_insert(r.minval).count().run(conn) == 2
+    assert r.expr([r.minval, 1]).set_difference([r.minval]).run(conn) == [1]

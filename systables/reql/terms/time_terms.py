@@ -18,7 +18,11 @@ def as_time(v: Any, at: Any = None) -> dict:
     d = datum_value(v, at)
     if TM.is_time(d):
         return d
-    raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{D.print_datum(d)}`.", at)
+    try:
+        shown = D.print_datum(d)
+    except ReqlQueryLogicError as e:  # r.minval cannot be shown: that error is the value's
+        raise e.at(at)
+    raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{shown}`.", at)
 
 
 class TimeOp(DatumOp):
