@@ -101,7 +101,7 @@ class Compiler:
             compile_ = self.compile
             node.args = [compile_(a, node, i, depth + 1) for i, a in enumerate(args_raw)]
             node.optargs = {k: compile_(v, node, k, depth + 1) for k, v in opts_raw.items()} if opts_raw else {}
-        if self.has_args_term and tt != _ARGS:
+        if self.has_args_term and tt != _ARGS and tt != _FUNC:  # a function's body is not spliced
             if any(type(a) is basic.Args for a in node.args):
                 node.check_optargs()  # the arity is known only once r.args is evaluated
                 spliced = basic.Spliced([], {})

@@ -218,3 +218,13 @@ def test_r_minval_and_r_maxval_in_errors(r, conn, query_of, message):
 def test_r_minval_in_a_set(r, conn):
     assert r.expr([1]).set_insert(r.minval).count().run(conn) == 2
     assert r.expr([r.minval, 1]).set_difference([r.minval]).run(conn) == [1]
+
+
+def test_r_args_in_a_function_body_and_in_union(r, conn):
+    # a function's body is not an argument list: r.args there is its array, with the variables bound
+    assert r.expr(1).do(lambda x: r.args([x, 2])).run(conn) == [1, 2]
+    assert r.expr([1, 2]).map(lambda x: r.add(r.args([x, 1]))).run(conn) == [2, 3]
+    assert r.expr([1]).union(r.args([[2], [3]])).run(conn) == [1, 2, 3]
+    assert r.union(r.args([[1], [2]])).run(conn) == [1, 2]
+    with pytest.raises(ReqlQueryLogicError, match="r.args is not supported in an order_by or union command yet"):
+        r.expr([3, 1]).order_by(r.args(["a"])).run(conn)

@@ -132,7 +132,7 @@ class Spliced(Term):
 
     async def eval(self, env: Env) -> Any:
         inner = self.inner
-        if inner.tt in (T.ORDER_BY, T.UNION):
+        if inner.tt == T.ORDER_BY:  # RethinkDB's own limit (union takes r.args)
             raise ReqlQueryLogicError("r.args is not supported in an order_by or union command yet.", self)
         inner.parent, inner.frame = self.parent, self.frame
         args: list[Term] = []

@@ -22,8 +22,7 @@ from ..stream import (
 )
 from ..term import Env, Term, term
 from .basic import MakeArray
-from .ordering import ordering, uses_args
-from .sequence import ARGS_UNSUPPORTED
+from .ordering import ordering
 
 
 @term(T.UNION)
@@ -31,8 +30,6 @@ class Union(Term):
     opt_names = frozenset({"interleave"})
 
     async def eval(self, env: Env) -> Any:
-        if uses_args(self):
-            raise ReqlQueryLogicError(ARGS_UNSUPPORTED, self)
         seqs = []
         for a in self.args:
             v = await a.eval(env)
