@@ -8,7 +8,8 @@ import regex
 
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..re2 import RE2Error, compile_re2
+from ... import timeslice
+from ..re2 import RE2Error, compile_re2_async
 from ..term import Env, as_int, as_str, term
 from .basic import DatumOp, datum_value
 
@@ -18,6 +19,10 @@ WHITESPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
     chr(c) for c in range(0x2000, 0x200B)
 )
 MATCH_TIMEOUT_SECONDS = 1.0
+# A match gets this long on the event loop; one that needs more starts again in
+# a worker thread, with the GIL released (``concurrent``), so that a slow
+# pattern or a long subject never holds the other clients up.
+INLINE_MATCH_SECONDS = 0.002
 _TO_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
 _TO_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _GRAPHEME = regex.compile(r"\X")
@@ -108,11 +113,11 @@ class Match(StringOp):
     async def on_string(self, env: Env, s: str) -> Any:
         pattern = await self.arg_str(env, 1)
         try:
-            compiled = compile_re2(pattern)
+            compiled = await compile_re2_async(pattern)
         except RE2Error as e:
             raise ReqlQueryLogicError(f"Error in regexp `{pattern}` (portion `{e.arg}`): {e}", self) from None
         try:
-            m = compiled.search(s, timeout=MATCH_TIMEOUT_SECONDS)
+            m = await search(compiled, s)
         except TimeoutError:
             raise ReqlQueryLogicError(
                 f"Regular expression `{pattern}` took too long to match (over {MATCH_TIMEOUT_SECONDS:g} s).", self
@@ -122,6 +127,18 @@ class Match(StringOp):
         offset = byte_offsets(s)
         groups = [span_object(s, m.span(g), offset) if m.span(g) != (-1, -1) else None for g in range(1, compiled.groups + 1)]
         return {**span_object(s, m.span(), offset), "groups": groups}
+
+
+async def search(compiled: "regex.Pattern[str]", s: str) -> "regex.Match[str] | None":
+    try:
+        return compiled.search(s, timeout=INLINE_MATCH_SECONDS)
+    except TimeoutError:
+        pass
+    return await timeslice.offload(_search_released, compiled, s)
+
+
+def _search_released(compiled: "regex.Pattern[str]", s: str) -> "regex.Match[str] | None":
+    return compiled.search(s, timeout=MATCH_TIMEOUT_SECONDS, concurrent=True)
 
 
 def byte_offsets(s: str) -> Any:

@@ -1,0 +1,121 @@
+"""Hostile queries: each answers a clean error (or its value) quickly, and while
+it runs another client's ``r.expr(1)`` is answered within 100 ms."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+from rethinkdb import r
+from rethinkdb.errors import ReqlError
+
+from serverproc import temp_server
+
+pytestmark = pytest.mark.slow
+
+PROBE_LIMIT = 0.1  # seconds: the longest another client may wait during a hostile query
+
+
+@pytest.fixture(scope="module")
+def server():
+    with temp_server(http=False) as srv:
+        conn = r.connect(srv.host, srv.port)
+        r.db("test").table_create("h").run(conn)
+        conn.close()
+        yield srv
+
+
+@pytest.fixture
+def conn(server):
+    c = r.connect(server.host, server.port)
+    yield c
+    c.close()
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+
+def run_hostile(server: Any, query: Callable[[], Any], **options: Any) -> tuple[Outcome, float]:
+    """Run ``query()`` on a connection of its own while a probe connection sends
+    ``r.expr(1)`` back to back; the outcome and the probe's slowest answer."""
+    hostile = r.connect(server.host, server.port)
+    probe = r.connect(server.host, server.port)
+    outcome = Outcome()
+
+    def work() -> None:
+        started = time.perf_counter()
+        try:
+            outcome.value = query().run(hostile, **options)
+        except (ReqlError, RecursionError) as e:
+            outcome.error = e
+        outcome.seconds = time.perf_counter() - started
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    slowest = 0.0
+    try:
+        while thread.is_alive():
+            started = time.perf_counter()
+            assert r.expr(1).run(probe) == 1
+            slowest = max(slowest, time.perf_counter() - started)
+        thread.join()
+    finally:
+        hostile.close(noreply_wait=False)
+        probe.close()
+    return outcome, slowest
+
+
+def assert_fair(server: Any, query: Callable[[], Any], **options: Any) -> Outcome:
+    outcome, slowest = run_hostile(server, query, **options)
+    assert slowest < PROBE_LIMIT, f"a probe waited {slowest * 1000:.0f} ms"
+    assert server.proc.poll() is None, "the server died"
+    return outcome
+
+
+def error_text(outcome: Outcome) -> str:
+    assert outcome.error is not None, f"expected an error, got {outcome.value!r}"
+    return str(outcome.error).split("\n")[0]
+
+
+# -- regular expressions -------------------------------------------------------
+
+def test_nested_repetition_is_refused_as_re2_does(server):
+    pattern = "((a{1000}){1000}){1000}"
+    outcome = assert_fair(server, lambda: r.expr("a").match(pattern))
+    assert error_text(outcome) == (
+        f"Error in regexp `{pattern}` (portion `{{1000}}`): invalid repetition size: {{1000}} in:"
+    )
+
+
+@pytest.mark.parametrize("pattern, portion", [("(a{2}){501}", "{501}"), ("((a{10}){10}){11}", "{11}"),
+                                              ("(a{3,}){334}", "{334}")])
+def test_repetition_products_over_1000_are_refused(conn, pattern, portion):
+    with pytest.raises(ReqlError, match=re.escape(f"portion `{portion}`): invalid repetition size")):
+        r.expr("a").match(pattern).run(conn)
+
+
+def test_products_up_to_1000_are_accepted(conn):
+    assert r.expr("a").match("(a{2}){500}").run(conn) is None
+    assert r.expr("a").match("(a{3,}){333}").run(conn) is None
+    assert r.expr("ab" * 1000).match("(ab){1000}").run(conn)["end"] == 2000
+
+
+def test_programs_too_large_are_refused(server, conn):
+    # RE2 refuses programs past ~700,000 instructions; systables past 100,000
+    # (what its regex engine compiles within ~60 ms).
+    with pytest.raises(ReqlError, match="\\(portion ``\\): pattern too large - compile failed"):
+        r.expr("a").match("a{1000}" * 101).run(conn)
+    outcome = assert_fair(server, lambda: r.expr("a").match("b{2}" * 49_000))
+    assert outcome.error is None and outcome.value is None
+
+
+def test_a_slow_match_runs_beside_other_clients(server):
+    outcome = assert_fair(server, lambda: r.expr("a" * 40 + "b").match("(a|aa)+$"))
+    assert "took too long to match" in error_text(outcome)
