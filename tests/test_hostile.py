@@ -4,7 +4,6 @@ it runs another client's ``r.expr(1)`` is answered within 100 ms."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from typing import Any, Callable
 
@@ -12,6 +11,7 @@ import pytest
 from rethinkdb import r
 from rethinkdb.errors import ReqlError
 
+from latency_probe import LatencyProbe
 from serverproc import temp_server
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,9 @@ def server():
         conn = r.connect(srv.host, srv.port)
         r.db("test").table_create("h").run(conn)
         conn.close()
-        yield srv
+        with LatencyProbe(srv.host, srv.port) as probe:
+            srv.probe = probe
+            yield srv
 
 
 @pytest.fixture
@@ -43,33 +45,21 @@ class Outcome:
 
 
 def run_hostile(server: Any, query: Callable[[], Any], **options: Any) -> tuple[Outcome, float]:
-    """Run ``query()`` on a connection of its own while a probe connection sends
+    """Run ``query()`` on a connection of its own while the probe process sends
     ``r.expr(1)`` back to back; the outcome and the probe's slowest answer."""
     hostile = r.connect(server.host, server.port)
-    probe = r.connect(server.host, server.port)
     outcome = Outcome()
-
-    def work() -> None:
-        started = time.perf_counter()
-        try:
-            outcome.value = query().run(hostile, **options)
-        except (ReqlError, RecursionError) as e:
-            outcome.error = e
-        outcome.seconds = time.perf_counter() - started
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    slowest = 0.0
     try:
-        while thread.is_alive():
+        with server.probe.measuring() as probe:
             started = time.perf_counter()
-            assert r.expr(1).run(probe) == 1
-            slowest = max(slowest, time.perf_counter() - started)
-        thread.join()
+            try:
+                outcome.value = query().run(hostile, **options)
+            except (ReqlError, RecursionError) as e:
+                outcome.error = e
+            outcome.seconds = time.perf_counter() - started
     finally:
         hostile.close(noreply_wait=False)
-        probe.close()
-    return outcome, slowest
+    return outcome, probe.slowest
 
 
 def assert_fair(server: Any, query: Callable[[], Any], **options: Any) -> Outcome:
@@ -119,3 +109,37 @@ def test_programs_too_large_are_refused(server, conn):
 def test_a_slow_match_runs_beside_other_clients(server):
     outcome = assert_fair(server, lambda: r.expr("a" * 40 + "b").match("(a|aa)+$"))
     assert "took too long to match" in error_text(outcome)
+
+
+# -- arrays past the limit are refused before they are built --------------------
+
+def test_array_multiplication_is_refused_before_building(server):
+    for factor in (10**8, 10**9):
+        outcome = assert_fair(server, lambda: r.expr([1, 2, 3]) * factor)
+        assert error_text(outcome).startswith("Array over size limit `100000`.")
+
+
+@pytest.mark.parametrize("query", [
+    lambda: r.expr("x " * 200_000).split(),
+    lambda: r.expr("x," * 200_000).split(","),
+    lambda: r.expr("x" * 2_000_000).split(""),
+    lambda: r.json("[" + "1," * 200_000 + "1]"),
+    lambda: r.json('{"a": [' + "1," * 200_000 + "1]}"),
+], ids=["whitespace", "delimiter", "characters", "json", "json-inside"])
+def test_values_from_text_respect_the_array_limit(server, query):
+    outcome = assert_fair(server, query)
+    assert type(outcome.error).__name__ == "ReqlResourceLimitError"
+    assert error_text(outcome).startswith("Array over size limit `100000`.")
+
+
+def test_split_within_the_limit_is_python_split(conn):
+    assert r.expr(" a b  c  ").split(None, 1).run(conn) == ["a", "b  c  "]
+    assert r.expr("a,b,,c").split(",", 2).run(conn) == ["a", "b", ",c"]
+    assert r.expr("abc").split("", 1).run(conn) == ["a", "bc"]
+    assert r.expr("x," * 99_999 + "x").split(",").count().run(conn) == 100_000
+
+
+def test_a_js_array_past_the_limit_is_refused(conn):
+    with pytest.raises(ReqlError, match="Array over size limit `1000`") as caught:
+        r.js("var a = []; for (var i = 0; i < 1001; i++) a.push(i); a").run(conn, array_limit=1000)
+    assert type(caught.value).__name__ == "ReqlQueryLogicError"

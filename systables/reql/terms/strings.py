@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import regex
 
-from ...datum.errors import ReqlQueryLogicError
+from ...datum.errors import ReqlQueryLogicError, array_over_limit
 from ...datum.ql2 import TermType as T
 from ... import timeslice
 from ..re2 import RE2Error, compile_re2_async
@@ -26,6 +26,7 @@ INLINE_MATCH_SECONDS = 0.002
 _TO_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
 _TO_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _GRAPHEME = regex.compile(r"\X")
+_WORD = regex.compile("[^" + "".join(regex.escape(c) for c in sorted(WHITESPACE)) + "]+")
 
 
 class StringOp(DatumOp):
@@ -68,39 +69,58 @@ class Split(StringOp):
             top = env.ctx.array_limit - 1
             if not -1 <= limit <= top:
                 raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self)
-        if delimiter is None:
-            return split_whitespace(s, limit)
-        if delimiter == "":
-            return split_characters(s, limit)
-        return s.split(delimiter, limit)
+        return await collect_pieces(env, pieces(s, delimiter, limit), self)
 
 
-def split_whitespace(s: str, limit: int) -> list[str]:
-    """str.split(None, limit) with Unicode's whitespace."""
+def pieces(s: str, delimiter: str | None, limit: int) -> Iterator[str]:
+    """The pieces of ``s``, one at a time, so that building them can stop at the array limit."""
+    if delimiter is None:
+        return split_whitespace(s, limit)
+    if delimiter == "":
+        return split_characters(s, limit)
+    return split_delimited(s, delimiter, limit)
+
+
+async def collect_pieces(env: Env, items: Iterator[str], at: Any) -> list[str]:
+    """The pieces as a list, refused as soon as there are more than the array limit."""
+    cap = env.ctx.array_limit
     out: list[str] = []
-    i, n = 0, len(s)
-    while limit < 0 or len(out) < limit:
-        while i < n and s[i] in WHITESPACE:
-            i += 1
-        if i == n:
-            return out
-        j = i
-        while i < n and s[i] not in WHITESPACE:
-            i += 1
-        out.append(s[j:i])
-    while i < n and s[i] in WHITESPACE:
-        i += 1
-    if i < n:
-        out.append(s[i:])
+    for piece in items:
+        if len(out) == cap:
+            raise array_over_limit(cap, at)
+        out.append(piece)
+        await timeslice.tick()
     return out
 
 
-def split_characters(s: str, limit: int) -> list[str]:
+def split_whitespace(s: str, limit: int) -> Iterator[str]:
+    """str.split(None, limit) with Unicode's whitespace."""
+    for n, m in enumerate(_WORD.finditer(s)):
+        if n == limit:
+            yield s[m.start():]
+            return
+        yield m.group()
+
+
+def split_characters(s: str, limit: int) -> Iterator[str]:
     """One element per user-perceived character (grapheme cluster)."""
-    chars = _GRAPHEME.findall(s)
-    if 0 <= limit < len(chars):
-        return chars[:limit] + ["".join(chars[limit:])]
-    return chars
+    for n, m in enumerate(_GRAPHEME.finditer(s)):
+        if n == limit:
+            yield s[m.start():]
+            return
+        yield m.group()
+
+
+def split_delimited(s: str, delimiter: str, limit: int) -> Iterator[str]:
+    """str.split(delimiter, limit), a piece at a time."""
+    start, n = 0, 0
+    while n != limit:
+        end = s.find(delimiter, start)
+        if end < 0:
+            break
+        yield s[start:end]
+        start, n = end + len(delimiter), n + 1
+    yield s[start:]
 
 
 # ---------------------------------------------------------------------------
