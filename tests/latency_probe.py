@@ -20,7 +20,7 @@ from typing import Iterator
 # The probe loop: "start" on stdin begins a measurement, "stop" ends it and
 # prints the slowest answer and the number of answers.
 _SCRIPT = r"""
-import sys, threading, time
+import os, sys, threading, time
 from rethinkdb import r
 conn = r.connect(sys.argv[1], int(sys.argv[2]))
 state = {"on": False, "slowest": 0.0, "count": 0}
@@ -34,7 +34,8 @@ def commands():
                 state["on"] = False
                 print(f"{state['slowest']} {state['count']}", flush=True)
             else:
-                return
+                break
+    os._exit(0)  # "quit", or the test process went away
 threading.Thread(target=commands, daemon=True).start()
 print("ready", flush=True)
 while True:

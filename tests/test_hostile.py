@@ -4,6 +4,7 @@ it runs another client's ``r.expr(1)`` is answered within 100 ms."""
 from __future__ import annotations
 
 import re
+import sys
 import time
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from rethinkdb import r
 from rethinkdb.errors import ReqlError
 
 from latency_probe import LatencyProbe
+from rawclient import RawClient
 from serverproc import temp_server
 
 pytestmark = pytest.mark.slow
@@ -143,3 +145,78 @@ def test_a_js_array_past_the_limit_is_refused(conn):
     with pytest.raises(ReqlError, match="Array over size limit `1000`") as caught:
         r.js("var a = []; for (var i = 0; i < 1001; i++) a.push(i); a").run(conn, array_limit=1000)
     assert type(caught.value).__name__ == "ReqlQueryLogicError"
+
+
+# -- deep nesting ----------------------------------------------------------------
+
+@pytest.fixture
+def deep_recursion():
+    """The test process decodes and compares values a few thousand levels deep."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 20_000))
+    yield
+    sys.setrecursionlimit(old)
+
+
+def nested(depth: int, inner: Any = 1) -> Any:
+    value = inner
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class RawQuery:
+    """A hand-written frame sent on a raw connection: the driver cannot build
+    queries this deep."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+
+    def run(self, conn: Any, **_: Any) -> dict:
+        host, port = conn.host, conn.port
+        client = RawClient(host, port, timeout=60)
+        try:
+            return client.query(1, self.body.encode())
+        finally:
+            client.close()
+
+
+def chain_of_adds(n: int) -> str:
+    return "[1," + "[24,[" * n + "0" + ",1]]" * n + "]"
+
+
+def test_an_array_primary_key_3000_deep_is_refused_quickly(server):
+    outcome = assert_fair(server, lambda: r.db("test").table("h").insert({"id": r.range(3000).fold([], lambda a, x: [a])}))
+    assert outcome.value["errors"] == 1
+    message = outcome.value["first_error"]
+    assert message.startswith("Primary key too long (max 127 characters): [\n\t[\n\t\t[")
+    assert len(message) == 9_012_045  # RethinkDB's message, tabs and all
+
+
+def test_a_chain_of_10000_terms_is_answered(server, deep_recursion):
+    outcome = assert_fair(server, lambda: RawQuery(chain_of_adds(10_000)))
+    assert outcome.value == {"t": 1, "r": [10_000]}
+
+
+def test_a_chain_past_the_limit_is_refused_cleanly(server, deep_recursion):
+    outcome = assert_fair(server, lambda: RawQuery(chain_of_adds(100_001)))
+    assert outcome.value["t"] == 17
+    assert outcome.value["r"] == ["Query is nested too deeply (the limit is 100000 levels)."]
+
+
+@pytest.mark.parametrize("depth", [300, 3000])
+def test_deep_datums_are_returned_stored_and_read(server, conn, deep_recursion, depth):
+    outcome = assert_fair(server, lambda: r.range(depth).fold(1, lambda a, x: [a]))
+    assert outcome.value == nested(depth)
+    doc_id = f"deep{depth}"
+    written = assert_fair(server, lambda: r.db("test").table("h").insert(
+        {"id": doc_id, "v": r.range(depth).fold(1, lambda a, x: [a])}, conflict="replace"))
+    assert written.value["errors"] == 0
+    assert r.db("test").table("h").get(doc_id)["v"].run(conn) == nested(depth)
+    assert r.db("test").table("h").get(doc_id)["v"].to_json_string().run(conn) == "[" * depth + "1" + "]" * depth
+
+
+def test_a_literal_nested_2000_deep_is_answered(server, deep_recursion):
+    body = "[1," + "[2,[" * 2000 + "1" + "]]" * 2000 + "]"
+    outcome = assert_fair(server, lambda: RawQuery(body))
+    assert outcome.value == {"t": 1, "r": [nested(2000)]}
