@@ -22,7 +22,7 @@ from typing import Iterator
 _SCRIPT = r"""
 import os, sys, threading, time
 from rethinkdb import r
-conn = r.connect(sys.argv[1], int(sys.argv[2]))
+conn = r.connect(sys.argv[1], int(sys.argv[2]), password=sys.argv[3])
 state = {"on": False, "slowest": 0.0, "count": 0}
 lock = threading.Lock()
 def commands():
@@ -52,8 +52,8 @@ while True:
 
 
 class LatencyProbe:
-    def __init__(self, host: str, port: int) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, host, str(port)], stdin=subprocess.PIPE,
+    def __init__(self, host: str, port: int, password: str = "") -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, host, str(port), password], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self._line() == "ready"
         self.slowest = 0.0

@@ -4,8 +4,11 @@ it runs another client's ``r.expr(1)`` is answered within 100 ms."""
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
@@ -220,3 +223,51 @@ def test_a_literal_nested_2000_deep_is_answered(server, deep_recursion):
     body = "[1," + "[2,[" * 2000 + "1" + "]]" * 2000 + "]"
     outcome = assert_fair(server, lambda: RawQuery(body))
     assert outcome.value == {"t": 1, "r": [nested(2000)]}
+
+
+# -- logins ------------------------------------------------------------------------
+
+def legacy_login(server: Any, key: bytes) -> bytes:
+    """A V0_4 handshake with ``key``: the server's answer."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(struct.pack("<II", 0x400C2D20, len(key)) + key + struct.pack("<I", 0x7E6970C7))
+        answer = b""
+        while not answer.endswith(b"\0"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+@pytest.fixture(scope="module")
+def guarded_server():
+    """An admin password with a costly PBKDF2 (about 0.1-0.3 s per check here)."""
+    with temp_server(http=False) as srv:
+        conn = r.connect(srv.host, srv.port)
+        r.db("rethinkdb").table("users").get("admin").update(
+            {"password": {"password": "secret", "iterations": 400_000}}).run(conn)
+        conn.close()
+        with LatencyProbe(srv.host, srv.port, password="secret") as probe:
+            srv.probe = probe
+            yield srv
+
+
+def test_legacy_auth_keys_are_checked_off_the_event_loop(guarded_server):
+    with guarded_server.probe.measuring() as probe:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda key: legacy_login(guarded_server, key), [b"guess1", b"guess2", b"secret"]))
+    assert answers == [b"ERROR: Incorrect authorization key.\n\0"] * 2 + [b"SUCCESS\0"]
+    assert probe.slowest < PROBE_LIMIT, f"a probe waited {probe.slowest * 1000:.0f} ms"
+
+
+def test_failed_logins_are_throttled_per_address(guarded_server):
+    # After ten failures an address gets a try every 0.5 s; others are not held up.
+    started = time.perf_counter()
+    with guarded_server.probe.measuring() as probe:
+        for _ in range(16):
+            with pytest.raises(ReqlError):
+                r.connect(guarded_server.host, guarded_server.port, password="wrong")
+    assert time.perf_counter() - started > 2.0
+    assert probe.slowest < PROBE_LIMIT
+    r.connect(guarded_server.host, guarded_server.port, password="secret").close()  # still let in, in its turn
