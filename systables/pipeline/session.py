@@ -287,6 +287,7 @@ class Session:
         try:
             if first and q.stream is None:
                 value = await resolve(await q.term.eval(Env(q.ctx)), q.ctx)  # type: ignore[union-attr]
+                await self.services.storage.sync_metadata()  # catalog, user and grant changes: hard
                 if not isinstance(value, Stream):
                     answer = await atom_response(value, self._profile(q, started))
                     q.end(State.DONE)
