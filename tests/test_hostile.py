@@ -3,6 +3,9 @@ it runs another client's ``r.expr(1)`` is answered within 100 ms."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
 import re
 import socket
 import struct
@@ -271,3 +274,55 @@ def test_failed_logins_are_throttled_per_address(guarded_server):
     assert time.perf_counter() - started > 2.0
     assert probe.slowest < PROBE_LIMIT
     r.connect(guarded_server.host, guarded_server.port, password="secret").close()  # still let in, in its turn
+
+
+# -- HTTP ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def http_server():
+    srv = temp_server(http=True)
+    srv.env = dict(os.environ, SYSTABLES_HTTP_BODY_BYTES=str(1 << 20))
+    with srv:
+        yield srv
+
+
+def http_post(srv: Any, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(srv.host, srv.http_port, timeout=30)
+    try:
+        conn.request("POST", path, body=body)
+        reply = conn.getresponse()
+        return reply.status, reply.read()
+    finally:
+        conn.close()
+
+
+def test_open_http_connections_are_capped_per_address(http_server):
+    ids = []
+    for _ in range(100):
+        status, conn_id = http_post(http_server, "/ajax/reql/open-new-connection")
+        assert status == 200
+        ids.append(conn_id.decode())
+    status, text = http_post(http_server, "/ajax/reql/open-new-connection")
+    assert (status, text) == (503, b"Too many open HTTP connections; close some or wait for idle ones to expire.\n")
+    for conn_id in ids:
+        assert http_post(http_server, f"/ajax/reql/close-connection?conn_id={conn_id}")[0] == 200
+    assert http_post(http_server, "/ajax/reql/open-new-connection")[0] == 200
+
+
+def test_large_bodies_received_at_once_are_capped(http_server):
+    # The budget is 1 MB here (256 MB by default): a second body past it is refused, not buffered.
+    status, conn_id = http_post(http_server, "/ajax/reql/open-new-connection")
+    held = socket.create_connection((http_server.host, http_server.http_port), timeout=30)
+    try:
+        head = (f"POST /ajax/reql/?conn_id={conn_id.decode()} HTTP/1.1\r\nHost: {http_server.host}:{http_server.http_port}\r\n"
+                f"Content-Length: {900_000}\r\n\r\n").encode()
+        held.sendall(head + b"x" * 700_000)  # not finished: its bytes stay taken
+        time.sleep(0.5)
+        status, text = http_post(http_server, f"/ajax/reql/?conn_id={conn_id.decode()}", b"\0" * 8 + b"[1," + b"1" * 500_000 + b"]")
+        assert (status, text) == (503, b"Too many large requests are being received; retry shortly.\n")
+    finally:
+        held.close()
+    time.sleep(0.5)
+    query = b"\1" + b"\0" * 7 + json.dumps([1, [2, [1] * 1000]]).encode()
+    status, body = http_post(http_server, f"/ajax/reql/?conn_id={conn_id.decode()}", query)
+    assert status == 200 and b'"t":1' in body
