@@ -10,6 +10,7 @@ import re
 import socket
 import struct
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -326,3 +327,25 @@ def test_large_bodies_received_at_once_are_capped(http_server):
     query = b"\1" + b"\0" * 7 + json.dumps([1, [2, [1] * 1000]]).encode()
     status, body = http_post(http_server, f"/ajax/reql/?conn_id={conn_id.decode()}", query)
     assert status == 200 and b'"t":1' in body
+
+
+# -- r.js ------------------------------------------------------------------------------
+
+def test_one_user_cannot_take_every_js_worker(server, conn):
+    r.db("rethinkdb").table("users").insert({"id": "eve", "password": "pw"}).run(conn)
+    loops = []
+    try:
+        for _ in range(6):  # more endless loops than the pool keeps, more than eve's share (4)
+            eve = r.connect(server.host, server.port, user="eve", password="pw")
+            victim = threading.Thread(target=lambda c=eve: pytest.raises(ReqlError, r.js("while(true){}", timeout=60).run, c),
+                                      daemon=True)
+            victim.start()
+            loops.append((eve, victim))
+        time.sleep(1.0)
+        started = time.perf_counter()
+        assert r.js("1 + 1").run(conn) == 2
+        assert time.perf_counter() - started < 2.0
+    finally:
+        for eve, _ in loops:
+            eve.close(noreply_wait=False)
+        r.db("rethinkdb").table("users").get("eve").delete().run(conn)

@@ -29,11 +29,11 @@ class Javascript(Term):
         timeout = await self.timeout(env)
         pool = env.ctx.js
         try:
-            result = await pool.evaluate(source, timeout)
+            result = await pool.evaluate(source, timeout, env.ctx.user)
         except (JsError, JsTimeout) as e:
             raise self.failure(e, source, timeout) from None
         if result.is_function:
-            return self.function(pool, source, timeout, env.ctx.array_limit)
+            return self.function(pool, source, timeout, env.ctx.array_limit, env.ctx.user)
         return self.to_datum(result.value, env.ctx.array_limit)
 
     async def timeout(self, env: Env) -> float:
@@ -42,18 +42,18 @@ class Javascript(Term):
             return DEFAULT_TIMEOUT
         return float(as_num(as_datum(await t.eval(env), t), t))
 
-    def function(self, pool: JsPool, source: str, timeout: float, array_limit: int) -> "JsFunction":
+    def function(self, pool: JsPool, source: str, timeout: float, array_limit: int, user: str) -> "JsFunction":
         async def call(args: list[Any]) -> Any:
             datums = [as_datum(a) for a in args]
             try:
-                value = await pool.call(source, datums, timeout)
+                value = await pool.call(source, datums, timeout, user)
             except (JsError, JsTimeout) as e:
                 raise self.failure(e, source, timeout) from None
             return self.to_datum(value, array_limit)
 
         async def map_rows(rows: list[Any]) -> list[Any]:
             try:
-                values = await pool.map(source, [as_datum(row) for row in rows], timeout)
+                values = await pool.map(source, [as_datum(row) for row in rows], timeout, user)
             except (JsError, JsTimeout) as e:
                 raise self.failure(e, source, timeout) from None
             return [self.to_datum(v, array_limit) for v in values]
