@@ -50,8 +50,29 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         initial_password=args.initial_password,
         http_admin=not args.no_http_admin,
         cache_size_mb=args.cache_size_mb,
-        argv=list(sys.argv),
+        argv=masked_argv(sys.argv),
     )
+
+
+SECRET_FLAGS = ("--initial-password",)
+HIDDEN = "<hidden>"
+
+
+def masked_argv(argv: list[str]) -> list[str]:
+    """The command line as server_status shows it, without the initial password
+    (RethinkDB shows it to anyone who may read server_status)."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        flag = arg.split("=", 1)[0]
+        if hide_next:
+            out.append(HIDDEN)
+        elif flag in SECRET_FLAGS and "=" in arg:
+            out.append(f"{flag}={HIDDEN}")
+        else:
+            out.append(arg)
+        hide_next = not hide_next and arg in SECRET_FLAGS
+    return out
 
 
 def announce(node: Node) -> None:

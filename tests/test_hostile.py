@@ -349,3 +349,11 @@ def test_one_user_cannot_take_every_js_worker(server, conn):
         for eve, _ in loops:
             eve.close(noreply_wait=False)
         r.db("rethinkdb").table("users").get("eve").delete().run(conn)
+
+
+def test_the_initial_password_is_not_shown_in_server_status():
+    with temp_server(http=False, extra_args=["--initial-password", "s3cret"]) as srv:
+        conn = r.connect(srv.host, srv.port, password="s3cret")
+        argv = r.db("rethinkdb").table("server_status").nth(0)["process"]["argv"].run(conn)
+        conn.close()
+    assert "s3cret" not in argv and argv[argv.index("--initial-password") + 1] == "<hidden>"
