@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from typing import Any
 
 import trio
 
@@ -47,8 +50,29 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         initial_password=args.initial_password,
         http_admin=not args.no_http_admin,
         cache_size_mb=args.cache_size_mb,
-        argv=list(sys.argv),
+        argv=masked_argv(sys.argv),
     )
+
+
+SECRET_FLAGS = ("--initial-password",)
+HIDDEN = "<hidden>"
+
+
+def masked_argv(argv: list[str]) -> list[str]:
+    """The command line as server_status shows it, without the initial password
+    (RethinkDB shows it to anyone who may read server_status)."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        flag = arg.split("=", 1)[0]
+        if hide_next:
+            out.append(HIDDEN)
+        elif flag in SECRET_FLAGS and "=" in arg:
+            out.append(f"{flag}={HIDDEN}")
+        else:
+            out.append(arg)
+        hide_next = not hide_next and arg in SECRET_FLAGS
+    return out
 
 
 def announce(node: Node) -> None:
@@ -59,14 +83,68 @@ def announce(node: Node) -> None:
     print(f'Server ready, "{node.name}" {node.server_id}', flush=True)
 
 
+# Term trees and datums are compiled, evaluated, encoded and stored by
+# recursive code, and RethinkDB accepts them nested 100,000 deep.  The event
+# loop therefore runs in a thread whose stack is reserved this large (pages are
+# only committed as they are used: about 2 KB per level of nesting), with a
+# recursion limit to match; the depth caps (reql/term.MAX_NESTING) keep the use
+# well inside both.
+LOOP_STACK_BYTES = 1 << 30
+WORKER_STACK_BYTES = 64 << 20
+RECURSION_LIMIT = 2_000_000
+
+
+class StopRequest:
+    """SIGINT/SIGTERM are delivered to the main thread; this hands them to the
+    event loop, which runs in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.event: trio.Event | None = None
+        self.requested = False
+
+    async def wait(self) -> None:
+        self.event = trio.Event()
+        self.token = trio.lowlevel.current_trio_token()
+        if not self.requested:
+            await self.event.wait()
+
+    def request(self, *_: Any) -> None:
+        self.requested = True
+        if self.token is not None and self.event is not None:
+            try:
+                self.token.run_sync_soon(self.event.set)
+            except trio.RunFinishedError:
+                pass
+
+
+def serve(options: ServerOptions) -> None:
+    stop = StopRequest()
+    failure: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            trio.run(run_server, options, announce, stop.wait)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
+            failure.append(e)
+
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    threading.stack_size(LOOP_STACK_BYTES)
+    thread = threading.Thread(target=loop, name="event-loop")
+    thread.start()
+    # Worker threads (large parses, compiles) get a roomier stack than the
+    # default 8 MB too, for the C recursion of pickling a deep document.
+    threading.stack_size(WORKER_STACK_BYTES)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop.request)
+    while thread.is_alive():
+        thread.join(0.5)
+    if failure:
+        raise failure[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    # Term trees are compiled and evaluated recursively; the compiler caps their
-    # depth, and this leaves room for that cap.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     if args.command == "serve":
-        try:
-            trio.run(run_server, options_from_args(args), announce)
-        except KeyboardInterrupt:
-            pass
+        serve(options_from_args(args))
         print("Server stopped.", flush=True)

@@ -90,6 +90,7 @@ class DriverPort:
     """Accepts driver connections and runs each one's handshake and session."""
 
     def __init__(self, services: "Services", sessions: "Sessions") -> None:
+        self.logins = LoginThrottle()
         self.services = services
         self.sessions = sessions
 
@@ -120,7 +121,7 @@ class DriverPort:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             host, port = sock.getpeername()[:2]
-            auth = await run_handshake(self.services.auth, self.services.node, transport)
+            auth = await run_handshake(self.services.auth, self.services.node, transport, self.logins, host)
             if auth is None:
                 return
             await self._serve_session(transport, auth, host, port)
@@ -143,23 +144,78 @@ class DriverPort:
             self.sessions.connections -= 1
 
 
-async def run_handshake(auth: "Auth", node: "Node", transport: Transport) -> "handshake.Authenticated | None":
+async def run_handshake(auth: "Auth", node: "Node", transport: Transport, logins: "LoginThrottle | None" = None,
+                        host: str = "") -> "handshake.Authenticated | None":
     hs = handshake.ServerHandshake(lookup_user=auth.lookup, server_version=node.version)
+    logins = logins or LoginThrottle()
+    await logins.wait_turn(host)  # before any verdict: a throttled address guesses no faster
     with trio.move_on_after(HANDSHAKE_TIMEOUT):
         while True:
             data = await transport.receive()
             if not data:
                 return None
-            for event in hs.feed(data):
+            events = hs.feed(data)
+            while events:
+                event = events.pop(0)
                 if isinstance(event, handshake.Send):
                     await transport.send_all(event.data)
+                elif isinstance(event, handshake.CheckAuthKey):
+                    events += hs.key_checked(await check_auth_key(event))
                 elif isinstance(event, handshake.Failed):
+                    await logins.failed(host, event.message)
                     if event.data_to_send:
                         await transport.send_all(event.data_to_send)
                     return None
                 elif isinstance(event, handshake.Authenticated):
                     return event
     return None
+
+
+async def check_auth_key(check: handshake.CheckAuthKey) -> bool:
+    """PBKDF2 of a legacy auth key, in a worker thread: its cost is the admin
+    password's iteration count, which may be high, and the client is not yet
+    anyone."""
+    if check.credential is None:
+        return False
+    return await trio.to_thread.run_sync(check.credential.check_password, check.key, abandon_on_cancel=True)
+
+
+class LoginThrottle:
+    """Failed logins per client address: past ``FREE_FAILURES`` in a window,
+    each new handshake from that address waits for a slot ``SPACING`` seconds
+    after the previous one's, so guesses (in parallel or not) come at most two a
+    second.  Only that address's connections wait (``trio.sleep_until``)."""
+
+    FREE_FAILURES = 10
+    WINDOW = 60.0
+    SPACING = 0.5
+
+    def __init__(self) -> None:
+        self.failures: dict[str, list[float]] = {}  # address → [count, window start]
+        self.next_slot: dict[str, float] = {}
+
+    async def wait_turn(self, host: str) -> None:
+        now = trio.current_time()
+        record = self.failures.get(host)
+        if record is None or now - record[1] > self.WINDOW:
+            return
+        if record[0] >= self.FREE_FAILURES:
+            slot = max(now, self.next_slot.get(host, now))
+            self.next_slot[host] = slot + self.SPACING
+            await trio.sleep_until(slot)
+
+    async def failed(self, host: str, message: str) -> None:
+        if "password" not in message.lower() and "authorization key" not in message.lower():
+            return  # a malformed handshake, not a guess
+        now = trio.current_time()
+        record = self.failures.get(host)
+        if record is None or now - record[1] > self.WINDOW:
+            if len(self.failures) > 100_000:  # bounded: forget every address rather than grow
+                self.failures.clear()
+                self.next_slot.clear()
+            self.failures[host] = [1, now]
+        else:
+            record[0] += 1
 
 
 def open_listener(host: str, port: int) -> socket.socket:

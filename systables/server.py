@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -146,15 +146,21 @@ class Server:
         return self.services.node
 
 
-async def run_server(options: ServerOptions, on_ready: Any = None) -> None:
-    """Serve until SIGINT/SIGTERM, then shut down cleanly."""
+async def run_server(options: ServerOptions, on_ready: Any = None,
+                     stopped: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or until ``stopped()`` returns, when the
+    loop runs outside the main thread), then shut down cleanly."""
     server = Server(options)
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
         if on_ready is not None:
             on_ready(server.node)
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                await server.shutdown()
-                break
+        await (stopped or _signalled)()
+        await server.shutdown()
         nursery.cancel_scope.cancel()
+
+
+async def _signalled() -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return

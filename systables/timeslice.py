@@ -104,6 +104,17 @@ def synchronous() -> Iterator[None]:
         _slice.synchronous -= 1
 
 
+async def offload(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker thread (the GIL switch interval lets the loop
+    run beside it), or inline in synchronous code, which has no loop to wait
+    on.  A kill abandons the thread: ``fn`` must be bounded on its own."""
+    if _slice.synchronous:
+        return fn(*args)
+    result = await trio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+    _slice.started = perf_counter()
+    return result
+
+
 RELEASE_CHUNK = 1024
 
 

@@ -4,14 +4,17 @@ answered (or the connection is closed cleanly), and the server keeps serving."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from latency_probe import LatencyProbe
 from rawclient import RawClient
 from serverproc import temp_server
+from systables.datum import jsonparse
 from systables.datum.ql2 import TermType
 
 # Terms that would reach outside the test (network, JS workers) or drop data.
@@ -83,3 +86,96 @@ def test_random_frames_are_answered_or_closed(fuzz_server, data, token):
     finally:
         c.close()
     assert_serving(fuzz_server)
+
+
+# -- hostile term trees ---------------------------------------------------------------
+# Large multipliers, deep nesting, long strings, regexes and r.js: no internal
+# error, no crash, and no stall of another client over 100 ms.  The bound is
+# small for `make test`; SYSTABLES_FUZZ_EXAMPLES raises it for a long run.
+
+INTERNAL_ERROR = 1000000
+HOSTILE_EXAMPLES = int(os.environ.get("SYSTABLES_FUZZ_EXAMPLES", "40"))
+
+T = TermType
+datum = st.one_of(st.integers(-(2**53), 2**53), st.text(max_size=6), st.booleans())
+big_factor = st.sampled_from([10**6, 10**8, 10**9, 2**53, -1, 0, 100_001])
+re_atom = st.sampled_from(["a", ".", "[a-z]", "(a|b)", "\\d", "(?:ab)"])
+repeat = st.sampled_from(["", "*", "+", "?", "{2}", "{1000}", "{0,1000}", "{3,}", "{501}"])
+
+
+@st.composite
+def regexes(draw) -> str:
+    pattern = ""
+    for _ in range(draw(st.integers(1, 4))):
+        inner = draw(re_atom) + draw(repeat)
+        pattern += ("(" + inner + ")" + draw(repeat)) if draw(st.booleans()) else inner
+    return pattern * draw(st.sampled_from([1, 2, 50, 200]))
+
+
+def chain(depth: int, term_type: int, leaf: object) -> str:
+    return f"[{term_type},[" * depth + json.dumps(leaf) + ",1]]" * depth
+
+
+def nested_array(depth: int) -> str:
+    return "[2,[" * depth + "1" + "]]" * depth
+
+
+@st.composite
+def hostile_terms(draw) -> str:
+    kind = draw(st.sampled_from(["mul", "chain", "array", "split", "match", "js", "json", "fold"]))
+    if kind == "mul":
+        return json.dumps([T.MUL, [[T.MAKE_ARRAY, draw(st.lists(datum, min_size=1, max_size=4))], draw(big_factor)]])
+    if kind == "chain":
+        return chain(draw(st.sampled_from([10, 1000, 5000, 20_000, 100_001])), T.ADD, 0)
+    if kind == "array":
+        return nested_array(draw(st.sampled_from([100, 300, 2000, 10_000])))
+    if kind == "split":
+        text = draw(st.sampled_from(["x ", "x,", "x", "\u00e9 "])) * draw(st.sampled_from([10, 100_001, 1_000_000]))
+        args = [text] + draw(st.sampled_from([[], [""], [","], [None, 5]]))
+        return json.dumps([T.SPLIT, args])
+    if kind == "match":
+        subject = draw(st.sampled_from(["a", "a" * 40 + "b", "ab" * 10_000]))
+        return json.dumps([T.MATCH, [subject, draw(regexes())]])
+    if kind == "js":
+        source = draw(st.sampled_from(["1+1", "while(true){}", "var a=[]; for (var i=0;i<200000;i++) a.push(i); a",
+                                       "(function(){ var o = 1; for (var i = 0; i < 300; i++) o = [o]; return o; })()"]))
+        return json.dumps([T.JAVASCRIPT, [source], {"timeout": 0.5}])
+    if kind == "json":
+        return json.dumps([T.JSON, ["[" * draw(st.sampled_from([10, 300, 1500])) + "]" * draw(st.sampled_from([10, 300, 1500]))]])
+    depth = draw(st.sampled_from([10, 300, 3000]))  # fold building a deep datum
+    return json.dumps([T.FOLD, [[T.RANGE, [depth]], [T.MAKE_ARRAY, []], [T.FUNC, [[T.MAKE_ARRAY, [1, 2]], [T.MAKE_ARRAY, [[T.VAR, [1]]]]]]]])
+
+
+def recv_deep(c: RawClient) -> tuple[int, dict]:
+    """A response of any depth (the server's explicit-stack parser decodes it)."""
+    while len(c.buffer) < 12:
+        c._fill()
+    token, length = struct.unpack("<QL", c.buffer[:12])
+    while len(c.buffer) < 12 + length:
+        c._fill()
+    body, c.buffer = c.buffer[12:12 + length], c.buffer[12 + length:]
+    return token, jsonparse.loads(body)
+
+
+@pytest.fixture(scope="module")
+def fuzz_probe(fuzz_server):
+    with LatencyProbe(fuzz_server.host, fuzz_server.port) as probe:
+        yield probe
+
+
+@settings(max_examples=HOSTILE_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=hostile_terms())
+def test_hostile_term_trees_are_answered_without_stalling_others(fuzz_server, fuzz_probe, body):
+    c = RawClient(fuzz_server.host, fuzz_server.port, timeout=60)
+    try:
+        with fuzz_probe.measuring() as probe:
+            c.send(9, f"[1,{body}]".encode())
+            token, response = recv_deep(c)
+        assert token == 9
+        assert response["t"] in (1, 2, 3, 16, 17, 18)
+        assert response.get("e") != INTERNAL_ERROR, response["r"]
+        assert probe.slowest < 0.1, f"a probe waited {probe.slowest * 1000:.0f} ms"
+    finally:
+        c.close()
+    assert fuzz_server.proc.poll() is None

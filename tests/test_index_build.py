@@ -246,3 +246,32 @@ def test_index_build_progress_example_runs_against_a_server(server):
     assert "index `score` ready: True" in done.stdout
     assert "documents with score 42: 21" in done.stdout
     assert "three highest scores: ids [19939, 18942, 17945]" in done.stdout
+
+
+NO_CONFIG = "User `mallory` does not have the required `config` permission."
+
+
+def test_controlling_a_build_takes_config_on_its_table(r, conn, server, make_table):
+    # write on rethinkdb.jobs (enough to kill one's own queries) does not give
+    # a say over index builds on tables one may not configure.
+    table = make_table(50_000)
+    job = create_paused(r, conn, table, "x")
+    users = r.db("rethinkdb").table("users")
+    users.insert({"id": "mallory", "password": "pw"}).run(conn)
+    try:
+        jobs(r).grant("mallory", {"read": True, "write": True}).run(conn)
+        other = r.connect(server.host, server.port, user="mallory", password="pw")
+        for patch in ({"paused": False}, {"priority": "low"}):
+            # only admin sees index builds' rows: mallory's update finds none
+            assert jobs(r).get(job).update(patch).run(other)["replaced"] == 0
+            for conflict in ("update", "replace"):
+                with pytest.raises(r.errors.ReqlPermissionError, match=NO_CONFIG):
+                    jobs(r).insert({"id": job, **patch}, conflict=conflict).run(other)
+        assert jobs(r).get(job)["info"]["phase"].run(conn) == "paused"
+        table.grant("mallory", {"config": True}).run(conn)
+        result = jobs(r).insert({"id": job, "paused": False}, conflict="update").run(other)
+        assert result["errors"] == 0, result  # the row is hidden from mallory: "inserted"
+        assert jobs(r).get(job)["info"]["phase"].default("done").run(conn) != "paused"
+        other.close()
+    finally:
+        users.get("mallory").delete().run(conn)

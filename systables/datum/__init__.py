@@ -293,7 +293,36 @@ def binary_object(v: bytes) -> dict:
 
 
 def print_json(v: Datum) -> str:
-    """Compact JSON, as ``to_json_string`` and ``coerce_to('string')`` give it."""
+    """Compact JSON, as ``to_json_string`` and ``coerce_to('string')`` give it
+    (pieces joined once: linear in the output even for deeply nested values)."""
+    t = type(v)
+    if t is list or t is dict:
+        out: list[str] = []
+        _print_json(v, out)
+        return "".join(out)
+    return _json_scalar(v)
+
+
+def _print_json(v: Datum, out: list[str]) -> None:
+    t = type(v)
+    if t is list:
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            _print_json(x, out)
+        out.append("]")
+    elif t is dict:
+        out.append("{")
+        for i, (k, x) in enumerate(sorted(v.items())):
+            out.append(("," if i else "") + json_string(k) + ":")
+            _print_json(x, out)
+        out.append("}")
+    else:
+        out.append(_json_scalar(v))
+
+
+def _json_scalar(v: Datum) -> str:
     t = type(v)
     if v is None:
         return "null"
@@ -305,42 +334,52 @@ def print_json(v: Datum) -> str:
         return json_string(v)
     if t is bytes:
         return print_json(binary_object(v))
-    if t is list:
-        return "[" + ",".join(print_json(x) for x in v) + "]"
-    if t is dict:
-        return "{" + ",".join(json_string(k) + ":" + print_json(x) for k, x in sorted(v.items())) + "}"
     if t is MinMaxVal:
         raise ReqlQueryLogicError(f"Cannot convert `{v!r}` to JSON.")
     raise TypeError(f"not a datum: {v!r}")
 
 
 def print_datum(v: Datum) -> str:
-    """The pretty form RethinkDB uses in error messages and ``info()``."""
-    return _print(v, 0)
+    """The pretty form RethinkDB uses in error messages and ``info()``.
+
+    Written into one list of pieces joined once: building each level's text
+    from its children's made printing a value nested n deep cost O(n³)."""
+    out: list[str] = []
+    _print(v, 0, out)
+    return "".join(out)
 
 
-def _print(v: Datum, depth: int) -> str:
+def _print(v: Datum, depth: int, out: list[str]) -> None:
     t = type(v)
     # RethinkDB writes a binary as raw compact JSON: without the line break and
     # indentation (or the tab after a key) that precede other values.
     if t is list:
         if not v:
-            return "[]"
+            out.append("[]")
+            return
         lead = "\n" + "\t" * (depth + 1)
-        inner = ",".join(("" if type(x) is bytes else lead) + _print(x, depth + 1) for x in v)
-        return "[" + inner + "\n" + "\t" * depth + "]"
-    if t is dict:
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            if type(x) is not bytes:
+                out.append(lead)
+            _print(x, depth + 1, out)
+        out.append("\n" + "\t" * depth + "]")
+    elif t is dict:
         if not v:
-            return "{}"
+            out.append("{}")
+            return
         lead = "\n" + "\t" * (depth + 1)
-        inner = ",".join(
-            lead + json_string(k) + (":" if type(x) is bytes else ":\t") + _print(x, depth + 1)
-            for k, x in sorted(v.items())
-        )
-        return "{" + inner + "\n" + "\t" * depth + "}"
-    if t is bytes:
-        return print_json(v)
-    return print_json(v)  # r.minval / r.maxval cannot be printed, even in a message (as in RethinkDB)
+        out.append("{")
+        for i, (k, x) in enumerate(sorted(v.items())):
+            if i:
+                out.append(",")
+            out.append(lead + json_string(k) + (":" if type(x) is bytes else ":\t"))
+            _print(x, depth + 1, out)
+        out.append("\n" + "\t" * depth + "}")
+    else:
+        out.append(print_json(v))  # r.minval / r.maxval cannot be printed, even in a message (as in RethinkDB)
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,13 @@ depth between two points is then a count of brackets outside them.
 
 The result is the value orjson gives for the whole input, and a malformed
 input raises ``orjson.JSONDecodeError`` (a ``ValueError``) as orjson does.
+
+orjson refuses documents nested deeper than 1024 levels; RethinkDB accepts
+queries and documents nested 100,000 deep, so those are parsed again by
+``loads_deep``: an explicit stack for the brackets (no recursion, safe on any
+thread's stack), orjson for every scalar.  It is about a microsecond per token,
+so callers on the event loop pass ``deep=False`` and get ``TooDeep`` instead,
+to parse such a document in a worker thread.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ from typing import Any, Iterator
 import orjson
 
 CHUNK = 1 << 16
+# Each level of splitting rescans the member it splits, so a document whose
+# large members nest deeper than this goes to ``loads_deep`` instead (large
+# documents with 32 levels of members over CHUNK bytes each are rare).
+MAX_SPLIT_DEPTH = 32
 STRING_SLICE = 1 << 20
 
 # A run of text outside strings and of short strings without a bracket, comma
@@ -40,10 +51,101 @@ _CONTROL = re.compile(rb"[\x00-\x1f]")
 _WHITESPACE = b" \t\n\r"
 
 
-def loads(data: bytes) -> Any:
-    if len(data) <= CHUNK:
-        return orjson.loads(data)
-    return _Document(data).parse()
+class TooDeep(Exception):
+    """Nested deeper than orjson parses, and ``loads`` was asked not to go on."""
+
+
+def loads(data: bytes, deep: bool = True) -> Any:
+    try:
+        if len(data) <= CHUNK:
+            return orjson.loads(data)
+        if not _opens_deep(data):
+            return _Document(data).parse()
+    except orjson.JSONDecodeError as e:
+        if not str(e).startswith("depth limit exceeded"):
+            raise
+    if not deep:
+        raise TooDeep()
+    return loads_deep(data)
+
+
+def _opens_deep(data: bytes) -> bool:
+    """Whether the first CHUNK bytes leave more than 1024 brackets open (strings
+    aside, which rarely hold brackets): a chain of terms, which splitting would
+    rescan at every level."""
+    head = data[:CHUNK]
+    return head.count(b"[") + head.count(b"{") - head.count(b"]") - head.count(b"}") > 1024
+
+
+_TOKEN = re.compile(rb'[ \t\n\r]*+(?:([\[\]{},:])|("[^"\\]*+(?:\\.[^"\\]*+)*+")|([^ \t\n\r\[\]{},:"]++))', re.S)
+_END = re.compile(rb"[ \t\n\r]*+")
+# What the parser expects next.
+_VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _COMMA_OR_CLOSE, _DONE = range(7)
+_VALUES = (_VALUE, _VALUE_OR_CLOSE)
+
+
+def loads_deep(data: bytes) -> Any:
+    """``orjson.loads(data)`` for documents of any depth (see the module's notes)."""
+    parser = _DeepParser()
+    pos, size = 0, len(data)
+    while pos < size:
+        m = _TOKEN.match(data, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        parser.token(m.group(1), m.group(2), m.group(3))
+    if parser.want != _DONE or _END.match(data, pos).end() != size:  # type: ignore[union-attr]
+        raise _error()
+    return parser.result
+
+
+class _DeepParser:
+    def __init__(self) -> None:
+        self.open: list[Any] = []  # the arrays and objects being read, outermost first
+        self.keys: list[Any] = []  # the key awaiting its value in each open object
+        self.want = _VALUE
+        self.result: Any = None
+
+    def token(self, punct: bytes | None, string: bytes | None, scalar: bytes | None) -> None:
+        want = self.want
+        if punct is None:
+            value = orjson.loads(string or scalar)  # type: ignore[arg-type]
+            if string is not None and want in (_KEY, _KEY_OR_CLOSE):
+                self.keys[-1] = value
+                self.want = _COLON
+            elif want in _VALUES:
+                self.add(value)
+            else:
+                raise _error()
+        elif punct in b"[{" and want in _VALUES:
+            self.open.append([] if punct == b"[" else {})
+            self.keys.append(None)
+            self.want = _VALUE_OR_CLOSE if punct == b"[" else _KEY_OR_CLOSE
+        elif punct in b"]}" and self.closes(punct, want):
+            self.keys.pop()
+            self.add(self.open.pop())
+        elif punct == b"," and want == _COMMA_OR_CLOSE:
+            self.want = _KEY if type(self.open[-1]) is dict else _VALUE
+        elif punct == b":" and want == _COLON:
+            self.want = _VALUE
+        else:
+            raise _error()
+
+    def closes(self, punct: bytes, want: int) -> bool:
+        if want == _COMMA_OR_CLOSE:
+            return (type(self.open[-1]) is list) == (punct == b"]")
+        return want == (_VALUE_OR_CLOSE if punct == b"]" else _KEY_OR_CLOSE)
+
+    def add(self, value: Any) -> None:
+        if not self.open:
+            self.result, self.want = value, _DONE
+            return
+        top = self.open[-1]
+        if type(top) is list:
+            top.append(value)
+        else:
+            top[self.keys[-1]] = value
+        self.want = _COMMA_OR_CLOSE
 
 
 def _error() -> orjson.JSONDecodeError:
@@ -53,6 +155,7 @@ def _error() -> orjson.JSONDecodeError:
 class _Document:
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.depth = 0  # of the member being split
         self.starts: list[int] = []  # the strings that hold a bracket, comma or escape
         self.ends: list[int] = []
         pos, size = 0, len(data)
@@ -77,10 +180,13 @@ class _Document:
         first, last = data[i], data[j - 1]
         if first == 0x22 and last == 0x22:
             return self._string(i, j)
-        if first == 0x5B and last == 0x5D:
-            return self._array(i + 1, j - 1)
-        if first == 0x7B and last == 0x7D:
-            return self._object(i + 1, j - 1)
+        if first in b"[{" and last == first + 2:  # ] and } follow [ and { by two
+            self.depth += 1
+            if self.depth > MAX_SPLIT_DEPTH:
+                raise orjson.JSONDecodeError("depth limit exceeded", "", i)
+            value = self._array(i + 1, j - 1) if first == 0x5B else self._object(i + 1, j - 1)
+            self.depth -= 1
+            return value
         return orjson.loads(data[i:j])  # a number or literal, or malformed: orjson decides
 
     def _array(self, i: int, j: int) -> list:

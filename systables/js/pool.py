@@ -29,7 +29,12 @@ from ..datum import binary_object
 from .worker import REPLY_HEADER, REQUEST_HEADER
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
-DEFAULT_SIZE = max(2, min(8, os.cpu_count() or 2))
+DEFAULT_SIZE = max(2, min(8, os.cpu_count() or 2))  # workers kept when idle
+# The pool grows on demand to MAX_WORKERS processes (RethinkDB starts more as
+# needed), and one user holds at most USER_SHARE of them at once: two endless
+# r.js loops by one user leave the others their JavaScript.
+MAX_WORKERS = 32
+USER_SHARE = 4
 WALL_GRACE = 0.25  # seconds the server waits past the time limit before killing
 MAX_KEPT_FUNCTIONS = 1000  # per worker, then its table is cleared
 READ_SIZE = 1 << 16
@@ -128,47 +133,69 @@ def without_surrogates(v: Any) -> Any:
 
 
 class JsPool:
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self._limiter = trio.CapacityLimiter(size)
+    def __init__(self, size: int = DEFAULT_SIZE, max_workers: int = MAX_WORKERS, user_share: int = USER_SHARE) -> None:
+        self._keep_idle = size
+        self._limiter = trio.CapacityLimiter(max_workers)
+        self._user_share = user_share
+        self._per_user: dict[str, trio.CapacityLimiter] = {}
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
         self.spawned = 0
         self.killed = 0
 
-    async def evaluate(self, source: str, timeout: float) -> Evaluated:
+    async def evaluate(self, source: str, timeout: float, user: str = "") -> Evaluated:
         def request(worker: Worker) -> list:
             fid, _ = worker.function_id(source)
             return ["eval", source, fid]
 
-        reply = await self._run(request, timeout)
+        reply = await self._run(request, timeout, user)
         if "f" in reply:
             return Evaluated(is_function=True)
         return Evaluated(value=reply["v"])
 
-    async def call(self, source: str, args: list, timeout: float) -> Any:
+    async def call(self, source: str, args: list, timeout: float, user: str = "") -> Any:
         def request(worker: Worker) -> list:
             fid, compile_source = worker.function_id(source)
             return ["call", fid, compile_source, args]
 
-        return (await self._run(request, timeout))["v"]
+        return (await self._run(request, timeout, user))["v"]
 
-    async def map(self, source: str, rows: list, timeout: float) -> list:
+    async def map(self, source: str, rows: list, timeout: float, user: str = "") -> list:
         """The function ``source`` applied to each row, in one round trip
         (each call keeps its own time limit inside the worker)."""
         def request(worker: Worker) -> list:
             fid, compile_source = worker.function_id(source)
             return ["map", fid, compile_source, rows]
 
-        return (await self._run(request, timeout, wall_limit=timeout * len(rows)))["vs"]
+        return (await self._run(request, timeout, user, wall_limit=timeout * len(rows)))["vs"]
 
-    async def _run(self, request: Any, timeout: float, wall_limit: float | None = None) -> dict:
-        async with self._limiter:
-            try:
-                return await self._run_on(await self._worker(), request, timeout, wall_limit)
-            except WorkerDied:
-                # A worker may die while idle (killed from outside, out of
-                # memory): its state died with it, so a fresh one can redo the call.
-                return await self._run_on(await self._spawn(), request, timeout, wall_limit)
+    @property
+    def workers(self) -> int:
+        """Worker processes alive (idle or busy)."""
+        return len(self._idle) + len(self._busy)
+
+    def _share_of(self, user: str) -> trio.CapacityLimiter:
+        limiter = self._per_user.get(user)
+        if limiter is None:
+            limiter = self._per_user[user] = trio.CapacityLimiter(self._user_share)
+        return limiter
+
+    async def _run(self, request: Any, timeout: float, user: str, wall_limit: float | None = None) -> dict:
+        share = self._share_of(user)
+        try:
+            async with share, self._limiter:  # the user's share first: waiting, he holds no worker
+                return await self._run_any(request, timeout, wall_limit)
+        finally:
+            if share.borrowed_tokens == 0 and share.statistics().tasks_waiting == 0:
+                self._per_user.pop(user, None)  # forget users with nothing running
+
+    async def _run_any(self, request: Any, timeout: float, wall_limit: float | None) -> dict:
+        try:
+            return await self._run_on(await self._worker(), request, timeout, wall_limit)
+        except WorkerDied:
+            # A worker may die while idle (killed from outside, out of
+            # memory): its state died with it, so a fresh one can redo the call.
+            return await self._run_on(await self._spawn(), request, timeout, wall_limit)
 
     async def _run_on(self, worker: Worker, request: Any, timeout: float, wall_limit: float | None) -> dict:
         self._busy.add(worker)
@@ -204,8 +231,8 @@ class JsPool:
         return reply
 
     def _release(self, worker: Worker) -> None:
-        if len(worker.functions) > MAX_KEPT_FUNCTIONS:
-            self._kill(worker)  # cheaper than tracking what the worker may drop
+        if len(worker.functions) > MAX_KEPT_FUNCTIONS or len(self._idle) >= self._keep_idle:
+            self._kill(worker)  # too much kept, or a worker the pool grew by for a busy moment
             return
         self._idle.append(worker)
 

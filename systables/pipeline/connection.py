@@ -110,10 +110,10 @@ class Connection:
     # -- dispatching ------------------------------------------------------------------
     async def _handle(self, task: ReaderTask, token: int, payload: bytes) -> None:
         session = self.session
-        if len(payload) >= LARGE_PAYLOAD:
+        parsed = None if len(payload) >= LARGE_PAYLOAD else session.parse(payload, deep=False)
+        if parsed is None:  # large or deeply nested: parsed and compiled in a worker thread
             await self._spawn(self._run_large, token, payload)
             return
-        parsed = session.parse(payload)
         if type(parsed) is bytes:
             await self._respond(token, parsed)
             return

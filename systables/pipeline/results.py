@@ -5,7 +5,7 @@ encoding that yields between pieces of a large result."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 import trio
@@ -104,24 +104,40 @@ async def _encode_into(value: Any, out: list[bytes]) -> None:
     t = type(value)
     if t is list:
         out.append(b"[")
+        lone = _lone_container(value)
         for i, item in enumerate(value):
             if i:
                 out.append(b",")
-            await _encode_piece(item, out)
+            await (_encode_into(item, out) if item is lone else _encode_piece(item, out))
         out.append(b"]")
     elif t is dict:
         out.append(b"{")
+        lone = _lone_container(value.values())
         for i, (key, item) in enumerate(value.items()):
             if i:
                 out.append(b",")
             await _encode_piece(key, out)
             out.append(b":")
-            await _encode_piece(item, out)
+            await (_encode_into(item, out) if item is lone else _encode_piece(item, out))
         out.append(b"}")
     elif t is str:
         await _encode_string(value, out)
     else:
         out.append(response.encode_datum(value))
+
+
+def _lone_container(items: Iterable[Any]) -> Any:
+    """The only array or object among the items of a large container, if there
+    is one: it holds nearly all of the container, so it is large too, and
+    asking ``is_small`` again at every level of a deeply nested value would
+    make encoding it quadratic."""
+    lone = None
+    for item in items:
+        if type(item) is list or type(item) is dict:
+            if lone is not None:
+                return None
+            lone = item
+    return lone
 
 
 async def _encode_piece(value: Any, out: list[bytes]) -> None:

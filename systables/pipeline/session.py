@@ -29,6 +29,7 @@ import trio
 
 from ..datum import errors as E
 from ..admin import DEFAULT_DB
+from ..datum.jsonparse import TooDeep
 from ..datum.ql2 import QueryType, TermType
 from ..protocol import response
 from ..protocol.query import ParsedQuery, QueryParseError, parse_query
@@ -91,12 +92,16 @@ class Session:
 
     # -- requests ----------------------------------------------------------------
     @staticmethod
-    def parse(payload: bytes) -> ParsedQuery | bytes:
-        """The parsed query, or the CLIENT_ERROR body answering a malformed one."""
+    def parse(payload: bytes, deep: bool = True) -> ParsedQuery | bytes | None:
+        """The parsed query, or the CLIENT_ERROR body answering a malformed one;
+        None, with ``deep=False``, for a frame too deeply nested to parse fast
+        (``request_large`` parses it in a worker thread)."""
         try:
-            return parse_query(payload)
+            return parse_query(payload, deep)
         except QueryParseError as e:
             return response.client_error(e.message)
+        except TooDeep:
+            return None
 
     async def request(self, token: int, payload: bytes) -> bytes | None:
         """Run one request to its response (None when nothing is sent)."""
@@ -282,6 +287,7 @@ class Session:
         try:
             if first and q.stream is None:
                 value = await resolve(await q.term.eval(Env(q.ctx)), q.ctx)  # type: ignore[union-attr]
+                await self.services.storage.sync_metadata()  # catalog, user and grant changes: hard
                 if not isinstance(value, Stream):
                     answer = await atom_response(value, self._profile(q, started))
                     q.end(State.DONE)

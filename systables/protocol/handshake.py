@@ -106,7 +106,17 @@ class Failed:
     error_code: int | None
 
 
-HandshakeEvent = Send | Authenticated | Failed
+@dataclass(frozen=True, slots=True)
+class CheckAuthKey:
+    """Check ``key`` against ``credential`` (PBKDF2: slow, so the caller does it
+    off the event loop), then call ``key_checked`` with the outcome; ``credential``
+    is None when there is no admin user."""
+
+    credential: Credential | None
+    key: bytes
+
+
+HandshakeEvent = Send | Authenticated | Failed | CheckAuthKey
 
 
 class _Failure(Exception):
@@ -258,11 +268,22 @@ class ServerHandshake:
         key = bytes(self._buffer[:length])
         del self._buffer[:length]
         # The reference server checks the key before reading the sub-protocol.
-        admin = self._lookup_user(LEGACY_USER)
-        if admin is None or not admin.check_password(key):
-            _fail_text(INCORRECT_AUTH_KEY)
-        self._step = self._read_sub_protocol
-        return True
+        self._events.append(CheckAuthKey(self._lookup_user(LEGACY_USER), key))
+        self._step = self._await_key_check
+        return False
+
+    def _await_key_check(self) -> bool:
+        return False
+
+    def key_checked(self, ok: bool) -> list[HandshakeEvent]:
+        """Go on after ``CheckAuthKey``: fail, or read what follows the key."""
+        if self._step != self._await_key_check:
+            raise RuntimeError("no auth key is being checked")
+        self._step = self._read_sub_protocol if ok else self._refuse_key
+        return self.feed(b"")
+
+    def _refuse_key(self) -> bool:
+        _fail_text(INCORRECT_AUTH_KEY)
 
     def _read_sub_protocol(self) -> bool:
         if len(self._buffer) < 4:

@@ -5,11 +5,11 @@ with ``response.client_error(error.message)`` and keep the connection open.
 
 orjson is the parser (``datum.jsonparse`` splits large inputs into pieces
 for it, so that parsing them in a worker thread never holds the GIL long).  Like RethinkDB's, it rejects ``NaN``/``Infinity`` and
-numbers that overflow a double, and it refuses nesting deeper than 1024 levels
-(so hostile input cannot exhaust the stack); all of these are reported as a
-buggy client.  Values are returned as parsed: integral numbers written with a
-fraction (``1.0``) stay floats, and terms may be nested up to 1024 levels deep,
-which recursive consumers must allow for.
+numbers that overflow a double; all of these are reported as a buggy client.
+Frames nested deeper than orjson's 1024 levels are parsed by
+``jsonparse.loads_deep`` (an explicit stack: no depth exhausts a stack here);
+the compiler caps the depth of what it accepts.  Values are returned as
+parsed: integral numbers written with a fraction (``1.0``) stay floats.
 """
 
 from __future__ import annotations
@@ -75,9 +75,11 @@ def _parse_error(detail: str) -> QueryParseError:
     return QueryParseError(PARSE_PREFIX + detail)
 
 
-def parse_query(payload: bytes) -> ParsedQuery:
+def parse_query(payload: bytes, deep: bool = True) -> ParsedQuery:
+    """The query in ``payload``; with ``deep=False``, ``jsonparse.TooDeep`` for
+    a frame nested deeper than orjson parses (to parse off the event loop)."""
     try:
-        query = jsonparse.loads(payload)
+        query = jsonparse.loads(payload, deep)
     except orjson.JSONDecodeError:
         raise QueryParseError(DESERIALIZE_FAILED) from None
     if type(query) is not list:

@@ -16,6 +16,7 @@ the session measures a batch's size in bytes as it fills it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -57,6 +58,19 @@ def _dumps(value: Any) -> bytes:
         cause = e.__cause__ or e.__context__
         if isinstance(cause, ReqlError):
             raise cause from None
+        if str(e) == "Recursion limit reached":
+            return _dumps_deep(value)
+        raise TypeError(str(e)) from None
+
+
+def _dumps_deep(value: Any) -> bytes:
+    """A value nested deeper than orjson writes (254 levels): the standard
+    library's encoder, recursive in C, which the event loop's large stack and
+    recursion limit allow for (see ``cli.LOOP_STACK_BYTES``)."""
+    try:
+        text = json.dumps(value, default=_encode_special, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode()
+    except (ValueError, RecursionError) as e:  # ValueError: a lone surrogate
         raise TypeError(str(e)) from None
 
 

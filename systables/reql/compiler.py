@@ -36,10 +36,15 @@ class Compiler:
         self.implicit_depth = 0  # one-argument functions around the term being compiled
         self.never_waits = True  # every term compiled so far is in NEVER_WAITING_TERMS
         self.has_args_term = False  # r.args met: its parent's arity is known only at run time
+        self.root: Any = None  # the whole tree, measured once compiling it goes deep
 
     def compile(self, raw: Any, parent: Term | None = None, frame: int | str | None = None, depth: int = 0) -> Term:
+        if depth == 0:
+            self.root = raw
+        elif depth == MEASURE_AT and deeper_than(self.root, MAX_NESTING):
+            raise NestedTooDeep()  # now, rather than with 100,000 frames to unwind and free
         if depth > MAX_NESTING:
-            raise ReqlCompileError(f"Query is nested too deeply (the limit is {MAX_NESTING} levels).")
+            raise NestedTooDeep()
         t = type(raw)
         node: Term | None = None
         if t is str or t is bool or raw is None:  # the most common leaves
@@ -272,15 +277,52 @@ def unsupported_term_message(tt: int) -> str:
     return f"The `{name}` command is not supported by this server yet."
 
 
+MEASURE_AT = 1000  # a tree this deep is measured before compiling goes on
+
+
+def deeper_than(raw: Any, limit: int) -> bool:
+    """Whether a raw term tree nests deeper than ``limit`` as ``Compiler.compile``
+    counts (arguments, optional arguments and object values one level down);
+    an explicit stack, so no depth is a problem here."""
+    stack = [(raw, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(node) is dict:
+            stack.extend((v, depth + 1) for v in node.values())
+        elif type(node) is list and len(node) >= 2 and type(node[1]) is list:
+            stack.extend((a, depth + 1) for a in node[1])
+            if len(node) == 3 and type(node[2]) is dict:
+                stack.extend((v, depth + 1) for v in node[2].values())
+    return False
+
+
+class NestedTooDeep(Exception):
+    """Raised at the depth cap and turned into the query's error at the top:
+    an error raised there would carry a traceback 100,000 frames long, which
+    finding its term (``backtrace.locate``) would walk on the event loop."""
+
+
+def nesting_error() -> ReqlCompileError:
+    return ReqlCompileError(f"Query is nested too deeply (the limit is {MAX_NESTING} levels).")
+
+
 def compile_query(raw: Any) -> Term:
     """Compile a START's term; raises ReqlCompileError / ReqlQueryLogicError."""
-    return Compiler().compile(raw)
+    try:
+        return Compiler().compile(raw)
+    except NestedTooDeep:
+        raise nesting_error() from None
 
 
 def compile_checked(raw: Any) -> tuple[Term, bool]:
     """Compile a term; also says whether it is made only of terms that never wait."""
     compiler = Compiler()
-    term = compiler.compile(raw)
+    try:
+        term = compiler.compile(raw)
+    except NestedTooDeep:
+        raise nesting_error() from None
     return term, compiler.never_waits
 
 

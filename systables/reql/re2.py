@@ -7,6 +7,14 @@ RE2's ASCII-only ``\\d \\s \\w \\b``, ``$`` as end of text, ``\\z``, octal and
 (backreferences, lookaround, possessive or doubled repetition, repetition
 counts over 1000...) is rejected with RE2's error text and the offending
 portion, as RethinkDB reports them.
+
+RE2's size limits are kept too, because a backtracking engine would otherwise
+build (and a match would walk) a program of any size: nested repetition counts
+multiply to at most 1000 (RE2's RepetitionWalker), and the whole program holds
+at most 100,000 instructions (estimated here as RE2 counts them).  RE2
+itself allows about 700,000, but the regex module compiles a program that
+large in one C call of up to 1.5 s holding the GIL (even in a worker thread);
+at 100,000 that call stays under about 60 ms.
 """
 
 from __future__ import annotations
@@ -17,7 +25,12 @@ from dataclasses import dataclass, replace
 
 import regex
 
+from systables import timeslice
+
 MAX_REPEAT = 1000
+# RE2's compiled-program cap as RethinkDB 2.4 configures it is 698,995
+# ('a' * 698,992 compiles, 'a{1000}' * 699 does not); ours is lower (see above).
+MAX_PROGRAM = 100_000
 WORD = "0-9A-Za-z_"
 NOT_WORD = r"\x00-/:-@\[-\^`{-\U0010ffff"
 DIGIT = "0-9"
@@ -71,12 +84,35 @@ class Flags:
 class Scope:
     flags: Flags
     closing: str  # what to emit when the group closes
+    size: int = 0  # estimated RE2 instructions of what the group holds so far
+    product: int = 1  # the largest product of nested repetition counts inside
+    captures: bool = False  # a capturing group costs RE2 two instructions more
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The last atom or group read: what a repetition operator would copy."""
+
+    size: int
+    product: int
+
+
+# Patterns longer than this are compiled in a worker thread: a pattern near
+# RE2's size cap takes the regex module a few hundred milliseconds.
+LONG_PATTERN = 2_000
 
 
 @functools.lru_cache(maxsize=512)
 def compile_re2(pattern: str) -> "regex.Pattern[str]":
     """The compiled equivalent of an RE2 pattern; RE2Error if RE2 would reject it."""
     return regex.compile(Translator(pattern).translate())
+
+
+async def compile_re2_async(pattern: str) -> "regex.Pattern[str]":
+    """``compile_re2``, off the event loop for long patterns."""
+    if len(pattern) <= LONG_PATTERN:
+        return compile_re2(pattern)
+    return await timeslice.offload(compile_re2, pattern)
 
 
 class Translator:
@@ -88,6 +124,7 @@ class Translator:
         self.names: set[str] = set()
         self.can_repeat = False  # an atom precedes: a repetition operator may follow
         self.last_repeat_start = -1  # start of the operator just read, if the last token was one
+        self.last = Piece(0, 1)
 
     @property
     def flags(self) -> Flags:
@@ -98,7 +135,15 @@ class Translator:
             self.token()
         if len(self.scopes) > 1:
             raise RE2Error("missing )", self.p)
+        if self.scopes[0].size > MAX_PROGRAM:
+            raise RE2Error("pattern too large - compile failed", "")
         return "".join(self.out)
+
+    def add_piece(self, piece: Piece) -> None:
+        scope = self.scopes[-1]
+        scope.size += piece.size
+        scope.product = max(scope.product, piece.product)
+        self.last = piece
 
     # -- tokens ----------------------------------------------------------------
     def token(self) -> None:
@@ -113,6 +158,7 @@ class Translator:
         elif c == "|":
             self.i += 1
             self.out.append("|")
+            self.scopes[-1].size += 1
             self.can_repeat = False
         elif c == "[":
             self.atom(self.char_class())
@@ -133,10 +179,12 @@ class Translator:
 
     def atom(self, text: str, case_sensitive: bool = False) -> None:
         self.out.append(f"(?i:{text})" if self.flags.i and not case_sensitive else text)
+        self.add_piece(Piece(1, 1))
         self.can_repeat = True
 
     def assertion(self, text: str) -> None:
         self.out.append(text)
+        self.add_piece(Piece(1, 1))
         self.can_repeat = True
 
     # -- repetition ------------------------------------------------------------
@@ -148,10 +196,11 @@ class Translator:
             m = REPEAT_RE.match(self.p, start)
             if m is None:
                 return False
-            self.check_repeat_size(m)
+            lo, hi = self.check_repeat_size(m)
             op = m.group(0)
         else:
             op = c
+            lo, hi = (1, -1) if c == "+" else (0, -1 if c == "*" else 1)
         end = start + len(op)
         if self.last_repeat_start >= 0:
             raise RE2Error("bad repetition operator", self.p[self.last_repeat_start:end])
@@ -165,13 +214,30 @@ class Translator:
         self.out.append(op + ("?" if lazy else ""))
         self.i = end
         self.last_repeat_start = start
+        self.repeat_last(lo, hi, op)
         return True
 
-    def check_repeat_size(self, m: re.Match[str]) -> None:
+    def check_repeat_size(self, m: re.Match[str]) -> tuple[int, int]:
         lo = int(m.group(1))
         hi = lo if m.group(2) is None else (int(m.group(3)) if m.group(3) else -1)
         if lo > MAX_REPEAT or hi > MAX_REPEAT or (hi >= 0 and hi < lo):
             raise RE2Error("invalid repetition size", m.group(0))
+        return lo, hi
+
+    def repeat_last(self, lo: int, hi: int, op: str) -> None:
+        """Account for the copies a repetition makes of the last piece; RE2
+        refuses nested counts whose product passes 1000 (its integer division
+        of 1000 by each count, outermost first, reaching 0)."""
+        piece = self.last
+        product = piece.product
+        if lo >= 2 or hi >= 2:
+            product *= hi if hi >= 0 else max(lo, 1)
+            if product > MAX_REPEAT:
+                raise RE2Error("invalid repetition size", op)
+        copies = max(hi, lo, 1)
+        extra = piece.size * (copies - 1) + (hi - lo if hi >= 0 else 1)
+        self.scopes[-1].size -= piece.size
+        self.add_piece(Piece(piece.size + extra, product))
 
     # -- groups ----------------------------------------------------------------
     def open_group(self) -> None:
@@ -183,14 +249,16 @@ class Translator:
 
     def push(self, opening: str, flags: Flags) -> None:
         self.out.append(opening)
-        self.scopes.append(Scope(flags, ")"))
+        self.scopes.append(Scope(flags, ")", captures=opening != "(?:"))
         self.can_repeat = False
 
     def close_group(self) -> None:
         if len(self.scopes) == 1:
             raise RE2Error("missing )", self.p)
         self.i += 1
-        self.out.append(self.scopes.pop().closing)
+        scope = self.scopes.pop()
+        self.out.append(scope.closing)
+        self.add_piece(Piece(scope.size + 2 * scope.captures, scope.product))
         self.can_repeat = True
 
     def perl_group(self) -> None:

@@ -61,6 +61,8 @@ def primary_key_error(key: Any) -> str | None:
         return bad[0]
     if contains_minmax(key):
         return None
+    if not _fewer_nodes(key, MAX_KEY_CHARS):  # every value in a key costs it a character at least
+        return key_too_long(key)
     try:
         check_pk(key)
     except KeyTooLong:
@@ -68,6 +70,19 @@ def primary_key_error(key: Any) -> str | None:
     except BadKeyType as e:
         return bad_key_message(e.key, PRIMARY)
     return None
+
+
+def _fewer_nodes(value: Any, budget: int) -> bool:
+    """Whether ``value`` holds fewer than ``budget`` values (walks at most that many)."""
+    stack = [value]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+    return True
 
 
 PRIMARY, SECONDARY = "primary", "secondary"

@@ -16,6 +16,7 @@ from .. import datum as D
 from ..datum import norm_num, type_name
 from ..datum.errors import (
     ReqlCompileError,
+    array_over_limit,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
 )
@@ -25,7 +26,10 @@ from ..geo.pseudo import check_geometry_syntax
 from .stream import SelectionArray, Stream
 from .values import FuncVal, SingleSelection, Val, not_a_datum
 
-MAX_NESTING = 512  # deeper term trees are refused before evaluation can exhaust the stack
+# Deeper term trees and datums are refused: what the event loop's stack and
+# recursion limit (cli.LOOP_STACK_BYTES, RECURSION_LIMIT) leave room for with a
+# wide margin; RethinkDB 2.4 accepts a chain of 100,000 terms.
+MAX_NESTING = 100_000
 
 TERMS: dict[int, type["Term"]] = {}
 
@@ -410,9 +414,11 @@ def func_or_constant(v: Any) -> FuncVal:
 # ---------------------------------------------------------------------------
 # Datums arriving from the wire.
 
-def datum_from_wire(v: Any, depth: int = 0, literal_ok: bool = False) -> Any:
+def datum_from_wire(v: Any, depth: int = 0, literal_ok: bool = False, array_limit: int | None = None) -> Any:
     """Normalise a JSON value into a datum: numbers, binary and time pseudo-types
-    (``literal_ok``: r.literal objects may appear, as ``r.json`` allows)."""
+    (``literal_ok``: r.literal objects may appear, as ``r.json`` allows).  Values
+    computed from text (``r.json``, ``r.js``) pass the query's ``array_limit``,
+    which every array inside must respect, as in RethinkDB."""
     t = type(v)
     if t is int or t is float:
         return norm_num(v)
@@ -421,9 +427,11 @@ def datum_from_wire(v: Any, depth: int = 0, literal_ok: bool = False) -> Any:
     if depth > MAX_NESTING:
         raise ReqlQueryLogicError("Nesting depth limit exceeded.")
     if t is list:
-        return [datum_from_wire(x, depth + 1, literal_ok) for x in v]
+        if array_limit is not None and len(v) > array_limit:
+            raise array_over_limit(array_limit)
+        return [datum_from_wire(x, depth + 1, literal_ok, array_limit) for x in v]
     if t is dict:
-        out = {k: datum_from_wire(x, depth + 1, literal_ok) for k, x in v.items()}
+        out = {k: datum_from_wire(x, depth + 1, literal_ok, array_limit) for k, x in v.items()}
         return check_pseudo(out, literal_ok) if D.REQL_TYPE in out else out
     raise ReqlQueryLogicError(f"Unexpected value {v!r}")
 

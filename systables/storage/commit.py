@@ -31,6 +31,10 @@ class GroupCommit:
     def unsynced(self) -> bool:
         return self._synced < self._written
 
+    def covers(self, batch: int) -> bool:
+        """Whether a finished fsync covers batch number ``batch``."""
+        return self._synced >= batch
+
     async def sync(self) -> None:
         target = self._written
         while self._synced < target:

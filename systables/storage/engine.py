@@ -83,6 +83,7 @@ class Storage:
         self._write_opts.sync = False
         self._publisher = Publisher()
         self._commit = GroupCommit(self._sync_wal, self._publisher.synced)
+        self._metadata_batch = 0  # the number of the last catalog or metadata batch written
         self._sync_wanted: trio.Event | None = None  # set to have the WAL synced at once
         self._compactor = Compactor(db, self._data, jobs, server_id)
         self.dbs: dict[str, DbMeta] = {}
@@ -210,8 +211,21 @@ class Storage:
             self._db.flush_wal(True)
 
     def _put_default(self, key: bytes, value: bytes) -> None:
+        """Write one catalog or metadata entry (documents never come this way)."""
         self._db.put(key, value, self._write_opts)
-        self._commit.note_write()
+        self._metadata_batch = self._commit.note_write()
+
+    def _write_meta(self, wb: WriteBatch) -> None:
+        """Write a batch of catalog changes."""
+        self._metadata_batch = self._write(wb)
+
+    async def sync_metadata(self) -> None:
+        """Return once every catalog and metadata change made so far (tables,
+        indexes, users, passwords, grants) is fsynced: such changes are
+        answered only then, so that a power loss cannot undo a revoke that was
+        acknowledged.  Documents keep the durability their writers asked for."""
+        if not self._commit.covers(self._metadata_batch):
+            await self._commit.sync()
 
     def _write(self, wb: WriteBatch) -> int:
         """Write a batch; its number (what an fsync must cover to make it durable)."""
@@ -246,7 +260,7 @@ class Storage:
         log.delete_through(wb, self._data_handle, through)
         store.meta.log_trimmed = through
         wb.put(catalog.table_key(store.meta.id), catalog.pack_table(store.meta))
-        self._write(wb)
+        self._write(wb)  # not a change anyone waits to see acknowledged
         log.trimmed = through
 
     # --- catalog: databases ----------------------------------------------------------
@@ -278,7 +292,7 @@ class Storage:
         wb = WriteBatch(raw_mode=True)
         wb.delete(catalog.db_key(db_id))
         ranges = [r for t in dropped for r in self._drop_table_into(wb, t)]
-        self._write(wb)
+        self._write_meta(wb)
         del self.dbs[db_id]
         for t in dropped:
             self._forget_table(t)
@@ -338,7 +352,7 @@ class Storage:
         meta = self._table_meta(table_id)
         wb = WriteBatch(raw_mode=True)
         ranges = self._drop_table_into(wb, meta)
-        self._write(wb)
+        self._write_meta(wb)
         self._forget_table(meta)
         self._compactor.reclaim(ranges)
 
@@ -388,7 +402,7 @@ class Storage:
         wb = WriteBatch(raw_mode=True)
         wb.put(catalog.table_key(meta.id), catalog.pack_table(meta))
         ranges = [self._wipe_keyspace_into(wb, ks) for ks in wipe]
-        self._write(wb)
+        self._write_meta(wb)
         if ranges:
             self._compactor.reclaim(ranges)
 
@@ -406,7 +420,7 @@ class Storage:
     def delete_meta(self, key: str) -> None:
         self._check_open()
         self._db.delete(catalog.meta_key(key), self._write_opts)
-        self._commit.note_write()
+        self._metadata_batch = self._commit.note_write()
 
     def iter_meta(self, prefix: str) -> Iterator[tuple[str, Any]]:
         self._check_open()

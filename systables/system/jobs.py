@@ -125,7 +125,7 @@ class JobsTable(SystemTable):
     async def write(self, row: RowChange) -> str | None:
         ctx, key, new = row.ctx, row.key, row.new
         if new is not None:
-            return self.update(key, new)
+            return self.update(key, new, ctx)
         parsed = parse_key(key)
         if parsed is None:
             return None  # RethinkDB accepts deleting a malformed key (nothing happens)
@@ -135,17 +135,29 @@ class JobsTable(SystemTable):
             return str(e)
         return None
 
-    def update(self, key: Any, new: dict) -> str | None:
-        """Jobs that accept control (``on_update``) take it; others refuse."""
+    def update(self, key: Any, new: dict, ctx: "QueryContext") -> str | None:
+        """Jobs that accept control (``on_update``) take it; others refuse.
+        Controlling a job takes the rights of what it does: pausing or slowing
+        an index build is configuring its table (ReqlPermissionError without)."""
         parsed = parse_key(key)
         reports = self.jobs.reports(*parsed) if parsed is not None else []
         if not reports or any(j.on_update is None for j in reports):
             return ONLY_DELETIONS
         for job in reports:
+            self.require_config(ctx, job.info().get("table"))
+        for job in reports:
             error = job.on_update(new)  # type: ignore[misc]
             if error is not None:
                 return error
         return None
+
+
+    def require_config(self, ctx: "QueryContext", table_id: Any) -> None:
+        meta = self.storage.tables.get(table_id) if type(table_id) is str else None
+        if meta is None:  # no table to name (dropped meanwhile): only a global grant covers it
+            ctx.auth.require(ctx.user, "config")
+        else:
+            ctx.auth.require(ctx.user, "config", meta.db_id, meta.id)
 
 
 def parse_key(key: Any) -> tuple[str, str] | None:

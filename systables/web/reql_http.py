@@ -76,7 +76,23 @@ class HttpConnection:
     id: str
     session: Session
     last_access: float
+    peer_host: str = ""
     closed_reason: str | None = None
+
+
+# Each open HTTP connection holds a session until it idles out (300 s): without
+# caps, anyone reaching the port could open them by the million.
+MAX_HTTP_CONNECTIONS = 1_000
+MAX_HTTP_CONNECTIONS_PER_ADDRESS = 100
+TOO_MANY_CONNECTIONS = "Too many open HTTP connections; close some or wait for idle ones to expire.\n"
+# Request bodies being received at once, in bytes, over all requests: one body
+# may be up to 128 MiB (RethinkDB's query limit), four at once took 2 GB.
+MAX_BODY_BYTES_IN_FLIGHT = 256 << 20
+BODIES_BUSY = "Too many large requests are being received; retry shortly.\n"
+
+
+class TooManyConnections(Exception):
+    pass
 
 
 class HttpConnections:
@@ -87,13 +103,20 @@ class HttpConnections:
         self.sessions = sessions
         self.timeout = timeout
         self._by_id: dict[str, HttpConnection] = {}
+        self._per_address: dict[str, int] = {}
 
     def open(self, peer_host: str, peer_port: int) -> HttpConnection:
+        """A new connection; TooManyConnections past the caps."""
+        if len(self._by_id) >= MAX_HTTP_CONNECTIONS:
+            self.expire_idle()
+        if len(self._by_id) >= MAX_HTTP_CONNECTIONS or self._per_address.get(peer_host, 0) >= MAX_HTTP_CONNECTIONS_PER_ADDRESS:
+            raise TooManyConnections()
         # URL-safe ids: the driver appends the id to the URL without encoding it.
         conn_id = secrets.token_urlsafe(16)
         session = Session(self.services, self.sessions, HTTP_USER, peer_host, peer_port, http=True)
-        conn = HttpConnection(conn_id, session, trio.current_time())
+        conn = HttpConnection(conn_id, session, trio.current_time(), peer_host)
         self._by_id[conn_id] = conn
+        self._per_address[peer_host] = self._per_address.get(peer_host, 0) + 1
         return conn
 
     def find(self, conn_id: str) -> HttpConnection | None:
@@ -106,6 +129,9 @@ class HttpConnections:
     def close(self, conn_id: str, reason: str = E.HTTP_TERMINATED) -> None:
         conn = self._by_id.pop(conn_id, None)
         if conn is not None:
+            left = self._per_address.pop(conn.peer_host, 1) - 1
+            if left:
+                self._per_address[conn.peer_host] = left
             conn.closed_reason = reason
             conn.session.close(reason)
 
@@ -162,6 +188,29 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole request."""
 
 
+class BodiesBusy(Exception):
+    """Receiving this body would pass MAX_BODY_BYTES_IN_FLIGHT."""
+
+
+BODY_BUDGET_ENV = "SYSTABLES_HTTP_BODY_BYTES"  # changes MAX_BODY_BYTES_IN_FLIGHT (tests)
+
+
+class BodyBudget:
+    """The bytes of request bodies being received or held at once."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit if limit is not None else int(os.environ.get(BODY_BUDGET_ENV, MAX_BODY_BYTES_IN_FLIGHT))
+        self.used = 0
+
+    def take(self, n: int) -> None:
+        if self.used + n > self.limit:
+            raise BodiesBusy()
+        self.used += n
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
+
 class BodyTooLarge(Exception):
     def __init__(self, head: bytes, length: int) -> None:
         super().__init__(length)
@@ -169,8 +218,10 @@ class BodyTooLarge(Exception):
         self.length = length
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body; BodyTooLarge past ``limit`` bytes."""
+async def read_body(scope: Scope, receive: Receive, limit: int, budget: BodyBudget, taken: list[int]) -> bytes:
+    """The whole request body; BodyTooLarge past ``limit`` bytes, BodiesBusy
+    past the server's ``budget`` (what it took is added to ``taken[0]``, for
+    the caller to give back once the body is no longer needed)."""
     declared = _content_length(scope)
     chunks: list[bytes] = []
     size = 0
@@ -179,6 +230,8 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if message["type"] == "http.disconnect":
             raise ClientGone()
         chunk = message.get("body", b"")
+        budget.take(len(chunk))
+        taken[0] += len(chunk)
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
@@ -210,6 +263,7 @@ class ReqlHttpEndpoint:
 
     def __init__(self, connections: HttpConnections) -> None:
         self.connections = connections
+        self.bodies = BodyBudget()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -224,7 +278,11 @@ class ReqlHttpEndpoint:
 
     async def _open(self, scope: Scope, send: Send) -> None:
         host, port = scope.get("client") or ("", 0)
-        conn = self.connections.open(host, port)
+        try:
+            conn = self.connections.open(host, port)
+        except TooManyConnections:
+            await send_plain(send, 503, TOO_MANY_CONNECTIONS)
+            return
         await send_plain(send, 200, conn.id, b"text/plain")
 
     async def _close(self, scope: Scope, send: Send) -> None:
@@ -236,14 +294,24 @@ class ReqlHttpEndpoint:
         await send_plain(send, 200, "")
 
     async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
+        taken = [0]
+        try:
+            await self._query_within_budget(scope, receive, send, taken)
+        finally:
+            self.bodies.give(taken[0])
+
+    async def _query_within_budget(self, scope: Scope, receive: Receive, send: Send, taken: list[int]) -> None:
         conn_id = raw_query_param(scope, "conn_id")
         if conn_id is None:
             await send_plain(send, 400, CONN_ID_MISSING)
             return
         try:
-            request = await read_body(scope, receive, TOKEN_SIZE + MAX_QUERY_SIZE)
+            request = await read_body(scope, receive, TOKEN_SIZE + MAX_QUERY_SIZE, self.bodies, taken)
         except BodyTooLarge as too_large:
             await self._refuse_large(send, too_large)
+            return
+        except BodiesBusy:
+            await send_plain(send, 503, BODIES_BUSY)
             return
         except ClientGone:
             return

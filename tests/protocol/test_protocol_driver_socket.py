@@ -15,7 +15,7 @@ from rethinkdb.errors import ReqlAuthError
 
 from systables.protocol import response
 from systables.protocol.framing import Frame, FrameDecoder, encode_frame
-from systables.protocol.handshake import Authenticated, Failed, Send, ServerHandshake
+from systables.protocol.handshake import Authenticated, CheckAuthKey, Failed, Send, ServerHandshake
 from systables.protocol.query import QueryParseError, parse_query
 from systables.protocol.scram import Credential
 from systables.datum.ql2 import Protocol, QueryType, Version
@@ -49,8 +49,13 @@ def answer(frame: Frame) -> bytes | None:
 def handshake(conn: socket.socket, lookup_user: Callable[[str], Credential | None]) -> bytes | None:
     machine = ServerHandshake(lookup_user, "2.4.4-systables")
     while data := conn.recv(65536):
-        for event in machine.feed(data):
-            if isinstance(event, Send):
+        events = machine.feed(data)
+        while events:
+            event = events.pop(0)
+            if isinstance(event, CheckAuthKey):
+                ok = event.credential is not None and event.credential.check_password(event.key)
+                events += machine.key_checked(ok)
+            elif isinstance(event, Send):
                 conn.sendall(event.data)
             elif isinstance(event, Failed):
                 conn.sendall(event.data_to_send)

@@ -16,6 +16,7 @@ from rethinkdb.handshake import HandshakeV1_0
 from systables.protocol.framing import encode_frame
 from systables.protocol.handshake import (
     Authenticated,
+    CheckAuthKey,
     Failed,
     HandshakeEvent,
     Send,
@@ -321,25 +322,43 @@ def legacy(version: Version, key: bytes, sub_protocol: int = Protocol.JSON) -> b
     return struct.pack("<II", version, len(key)) + key + struct.pack("<I", sub_protocol)
 
 
+def feed_checked(handshake: ServerHandshake, data: bytes) -> list:
+    """``feed``, answering each CheckAuthKey as the server does (there, in a worker thread)."""
+    events = handshake.feed(data)
+    while events and isinstance(events[-1], CheckAuthKey):
+        check = events.pop()
+        ok = check.credential is not None and check.credential.check_password(check.key)
+        events += handshake.key_checked(ok)
+    return events
+
+
+def test_the_auth_key_is_checked_by_the_caller() -> None:
+    users = {"admin": make_credential("hunter2", iterations=16)}
+    handshake = new_handshake(users.get)
+    [check] = handshake.feed(legacy(Version.V0_4, b"hunter3"))
+    assert isinstance(check, CheckAuthKey) and check.key == b"hunter3" and check.credential is users["admin"]
+    assert failure(handshake.key_checked(False)) == (None, "ERROR: Incorrect authorization key.\n\0")
+
+
 @pytest.mark.parametrize(("version", "name", "concurrency"), [(Version.V0_4, "V0_4", 1024), (Version.V0_3, "V0_3", 1)])
 def test_legacy_success(lookup_user: Lookup, version: Version, name: HandshakeProtocol, concurrency: int) -> None:
     leftover = encode_frame(3, b"[1,1]")
-    events = new_handshake(lookup_user).feed(legacy(version, b"") + leftover)
+    events = feed_checked(new_handshake(lookup_user), legacy(version, b"") + leftover)
     assert events == [Send(b"SUCCESS\0"), Authenticated("admin", name, leftover)]
     assert as_authenticated(events[1]).max_concurrent_queries == concurrency
 
 
 def test_legacy_key_is_the_admin_password() -> None:
     users = {"admin": make_credential("hunter2", iterations=16)}
-    events = new_handshake(users.get).feed(legacy(Version.V0_4, b"hunter2"))
+    events = feed_checked(new_handshake(users.get), legacy(Version.V0_4, b"hunter2"))
     assert isinstance(events[-1], Authenticated)
-    events = new_handshake(users.get).feed(legacy(Version.V0_4, b"hunter3"))
+    events = feed_checked(new_handshake(users.get), legacy(Version.V0_4, b"hunter3"))
     assert failure(events) == (None, "ERROR: Incorrect authorization key.\n\0")
 
 
 def test_legacy_without_admin_user() -> None:
     no_users: dict[str, Credential] = {}
-    assert failure(new_handshake(no_users.get).feed(legacy(Version.V0_4, b""))) == (
+    assert failure(feed_checked(new_handshake(no_users.get), legacy(Version.V0_4, b""))) == (
         None,
         "ERROR: Incorrect authorization key.\n\0",
     )
@@ -349,14 +368,14 @@ def test_legacy_byte_by_byte(lookup_user: Lookup) -> None:
     handshake = new_handshake(lookup_user)
     events = []
     for byte in legacy(Version.V0_3, b""):
-        events += handshake.feed(bytes([byte]))
+        events += feed_checked(handshake, bytes([byte]))
     assert events == [Send(b"SUCCESS\0"), Authenticated("admin", "V0_3", b"")]
 
 
 def test_legacy_key_length_limit(lookup_user: Lookup) -> None:
-    ok = new_handshake(lookup_user).feed(legacy(Version.V0_4, b"k" * 2048))
+    ok = feed_checked(new_handshake(lookup_user), legacy(Version.V0_4, b"k" * 2048))
     assert as_failed(ok[-1]).message == "Incorrect authorization key."
-    too_long = new_handshake(lookup_user).feed(struct.pack("<II", Version.V0_4, 2049))
+    too_long = feed_checked(new_handshake(lookup_user), struct.pack("<II", Version.V0_4, 2049))
     assert failure(too_long) == (None, "ERROR: Client provided an authorization key that is too long.\n\0")
 
 
@@ -369,7 +388,7 @@ def test_legacy_key_length_limit(lookup_user: Lookup) -> None:
     ],
 )
 def test_legacy_sub_protocol(lookup_user: Lookup, sub_protocol: int, error: bytes) -> None:
-    assert failure(new_handshake(lookup_user).feed(legacy(Version.V0_4, b"", sub_protocol))) == (None, error.decode())
+    assert failure(feed_checked(new_handshake(lookup_user), legacy(Version.V0_4, b"", sub_protocol))) == (None, error.decode())
 
 
 @pytest.mark.parametrize("version", [Version.V0_1, Version.V0_2])

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from systables.protocol.query import ParsedQuery, QueryParseError, parse_query
+from systables.datum.jsonparse import TooDeep
 from systables.datum.ql2 import QueryType
+from systables.protocol.query import ParsedQuery, QueryParseError, parse_query
 
 BUGGY = "Client is buggy (failed to deserialize query)."
 PREFIX = "Server could not parse query: "
@@ -53,16 +54,30 @@ def test_valid_queries(payload: bytes, expected: ParsedQuery) -> None:
         b'[1, "\xff"]',
         b'[1, "\\ud800"]',
         b"[" * 10_000,
-        b"[" * 10_000 + b"]" * 10_000,
-        b"[1," + b"[" * 1100 + b"]" * 1100 + b"]",
+        b"[1," + b"[" * 10_000 + b"]" * 9_999 + b"]",
+        b"[1," + b"[" * 1100 + b"1 2" + b"]" * 1100 + b"]",
+        b"[1," + b"[" * 1100 + b'"\\ud800"' + b"]" * 1100 + b"]",
+        b"[1," + b"[" * 1100 + b"1e400" + b"]" * 1100 + b"]",
+        b"[1," + b"[" * 1100 + b"1," + b"]" * 1100 + b"]",
     ],
 )
 def test_undecodable_json(payload: bytes) -> None:
     assert parse_error(payload) == BUGGY
 
 
-def test_nesting_up_to_the_parser_limit_is_accepted() -> None:
-    assert parse_query(b"[1," + b"[" * 1000 + b"]" * 1000 + b"]").type is QueryType.START
+@pytest.mark.parametrize("depth", [1000, 1100, 10_000, 200_000])
+def test_nesting_of_any_depth_is_parsed(depth: int) -> None:
+    # RethinkDB answers chains of 100,000 terms; the compiler caps the depth.
+    parsed = parse_query(b"[1," + b'[{"a":' * depth + b"-1.5" + b"}]" * depth + b"]")
+    value = parsed.term
+    for _ in range(depth):
+        value = value[0]["a"]
+    assert value == -1.5
+
+
+def test_deep_frames_are_left_to_a_worker_thread_when_asked() -> None:
+    with pytest.raises(TooDeep):
+        parse_query(b"[1," + b"[" * 1100 + b"]" * 1100 + b"]", deep=False)
 
 
 @pytest.mark.parametrize(

@@ -254,3 +254,23 @@ def test_close_releases_open_scans(tmp_path: Any) -> None:
     store.close()
     Storage.open(tmp_path / "db").close()  # would fail on RocksDB's lock if anything leaked
     assert scan.next_chunk() == [] and iscan.next_chunk() == [] and counter.next_chunk() == 0
+
+
+async def test_metadata_changes_are_synced_before_they_are_answered(store: Storage) -> None:
+    # The pipeline awaits sync_metadata before answering any query: catalog,
+    # user and grant changes are hard-durable; document writes keep their own.
+    await store.sync_metadata()
+    before = store.fsync_count
+    t = new_table(store)
+    await store.sync_metadata()
+    assert store.fsync_count == before + 1
+    store.put_meta("user:bob", {"password": "x"})
+    await store.sync_metadata()
+    assert store.fsync_count == before + 2
+    t.apply([(1, {"id": 1})])  # a soft document write: no fsync for it
+    await store.sync_metadata()
+    assert store.fsync_count == before + 2
+    store.delete_meta("user:bob")
+    await store.sync_metadata()
+    await store.sync_metadata()  # nothing new: no fsync
+    assert store.fsync_count == before + 3

@@ -43,6 +43,7 @@ class DatumOp(Term):
 
     async def eval(self, env: Env) -> Any:
         first = await self.args[0].eval(env)
+        await tick()  # a chain of 100,000 terms takes a while without a loop over data
         if isinstance(first, (GroupedData, GroupedStream)):
             return await map_groups(env, first, lambda value: self.apply(env, value), self)
         return await self.apply(env, first)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ... import datum as D
-from ...datum.errors import ReqlQueryLogicError
+from ...datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from ...datum.ql2 import TermType as T
 from ...timeslice import tick
 from ..jsontext import parse_json
@@ -305,8 +305,9 @@ class Json(DatumOp):
     async def apply(self, env: Env, first: Any) -> Any:
         text = as_str(datum_value(first, self.args[0]), self.args[0])
         try:
-            return datum_from_wire(parse_json(text), literal_ok=True)  # as RethinkDB, r.json takes r.literal objects
-        except ReqlQueryLogicError as e:
+            # as RethinkDB, r.json takes r.literal objects
+            return datum_from_wire(parse_json(text), literal_ok=True, array_limit=env.ctx.array_limit)
+        except (ReqlQueryLogicError, ReqlResourceLimitError) as e:
             raise e.at(self)
 
 

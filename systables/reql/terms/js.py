@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from ...datum.errors import ReqlQueryLogicError
+from ...datum.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from ...datum.ql2 import TermType as T
 from ...js import JsError, JsPool, JsTimeout
 from ..term import Env, Term, as_datum, as_num, as_str, datum_from_wire, term
@@ -29,12 +29,12 @@ class Javascript(Term):
         timeout = await self.timeout(env)
         pool = env.ctx.js
         try:
-            result = await pool.evaluate(source, timeout)
+            result = await pool.evaluate(source, timeout, env.ctx.user)
         except (JsError, JsTimeout) as e:
             raise self.failure(e, source, timeout) from None
         if result.is_function:
-            return self.function(pool, source, timeout)
-        return self.to_datum(result.value)
+            return self.function(pool, source, timeout, env.ctx.array_limit, env.ctx.user)
+        return self.to_datum(result.value, env.ctx.array_limit)
 
     async def timeout(self, env: Env) -> float:
         t = self.optargs.get("timeout")  # a term optarg only: no global fallback
@@ -42,27 +42,29 @@ class Javascript(Term):
             return DEFAULT_TIMEOUT
         return float(as_num(as_datum(await t.eval(env), t), t))
 
-    def function(self, pool: JsPool, source: str, timeout: float) -> "JsFunction":
+    def function(self, pool: JsPool, source: str, timeout: float, array_limit: int, user: str) -> "JsFunction":
         async def call(args: list[Any]) -> Any:
             datums = [as_datum(a) for a in args]
             try:
-                value = await pool.call(source, datums, timeout)
+                value = await pool.call(source, datums, timeout, user)
             except (JsError, JsTimeout) as e:
                 raise self.failure(e, source, timeout) from None
-            return self.to_datum(value)
+            return self.to_datum(value, array_limit)
 
         async def map_rows(rows: list[Any]) -> list[Any]:
             try:
-                values = await pool.map(source, [as_datum(row) for row in rows], timeout)
+                values = await pool.map(source, [as_datum(row) for row in rows], timeout, user)
             except (JsError, JsTimeout) as e:
                 raise self.failure(e, source, timeout) from None
-            return [self.to_datum(v) for v in values]
+            return [self.to_datum(v, array_limit) for v in values]
 
         return JsFunction(call, map_rows, term=self)
 
-    def to_datum(self, value: Any) -> Any:
+    def to_datum(self, value: Any, array_limit: int) -> Any:
         try:
-            return datum_from_wire(value)
+            return datum_from_wire(value, array_limit=array_limit)
+        except ReqlResourceLimitError as e:  # RethinkDB reports a long JS array as a logic error
+            raise ReqlQueryLogicError(e.message, self) from None
         except ReqlQueryLogicError as e:
             raise e.at(self)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import regex
 
-from ...datum.errors import ReqlQueryLogicError
+from ...datum.errors import ReqlQueryLogicError, array_over_limit
 from ...datum.ql2 import TermType as T
-from ..re2 import RE2Error, compile_re2
-from ..seq import check_array_limit
+from ... import timeslice
+from ..re2 import RE2Error, compile_re2_async
 from ..term import Env, as_int, as_str, term
 from .basic import DatumOp, datum_value
 
@@ -19,9 +19,14 @@ WHITESPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
     chr(c) for c in range(0x2000, 0x200B)
 )
 MATCH_TIMEOUT_SECONDS = 1.0
+# A match gets this long on the event loop; one that needs more starts again in
+# a worker thread, with the GIL released (``concurrent``), so that a slow
+# pattern or a long subject never holds the other clients up.
+INLINE_MATCH_SECONDS = 0.002
 _TO_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
 _TO_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _GRAPHEME = regex.compile(r"\X")
+_WORD = regex.compile("[^" + "".join(regex.escape(c) for c in sorted(WHITESPACE)) + "]+")
 
 
 class StringOp(DatumOp):
@@ -64,43 +69,58 @@ class Split(StringOp):
             top = env.ctx.array_limit - 1
             if not -1 <= limit <= top:
                 raise ReqlQueryLogicError(f"Error: `split` size argument must be in range [-1, {top}].", self)
-        return check_array_limit(env, split_string(s, delimiter, limit), self)
+        return await collect_pieces(env, pieces(s, delimiter, limit), self)
 
 
-def split_string(s: str, delimiter: str | None, limit: int) -> list[str]:
+def pieces(s: str, delimiter: str | None, limit: int) -> Iterator[str]:
+    """The pieces of ``s``, one at a time, so that building them can stop at the array limit."""
     if delimiter is None:
         return split_whitespace(s, limit)
     if delimiter == "":
         return split_characters(s, limit)
-    return s.split(delimiter, limit)
+    return split_delimited(s, delimiter, limit)
 
 
-def split_whitespace(s: str, limit: int) -> list[str]:
-    """str.split(None, limit) with Unicode's whitespace."""
+async def collect_pieces(env: Env, items: Iterator[str], at: Any) -> list[str]:
+    """The pieces as a list, refused as soon as there are more than the array limit."""
+    cap = env.ctx.array_limit
     out: list[str] = []
-    i, n = 0, len(s)
-    while limit < 0 or len(out) < limit:
-        while i < n and s[i] in WHITESPACE:
-            i += 1
-        if i == n:
-            return out
-        j = i
-        while i < n and s[i] not in WHITESPACE:
-            i += 1
-        out.append(s[j:i])
-    while i < n and s[i] in WHITESPACE:
-        i += 1
-    if i < n:
-        out.append(s[i:])
+    for piece in items:
+        if len(out) == cap:
+            raise array_over_limit(cap, at)
+        out.append(piece)
+        await timeslice.tick()
     return out
 
 
-def split_characters(s: str, limit: int) -> list[str]:
+def split_whitespace(s: str, limit: int) -> Iterator[str]:
+    """str.split(None, limit) with Unicode's whitespace."""
+    for n, m in enumerate(_WORD.finditer(s)):
+        if n == limit:
+            yield s[m.start():]
+            return
+        yield m.group()
+
+
+def split_characters(s: str, limit: int) -> Iterator[str]:
     """One element per user-perceived character (grapheme cluster)."""
-    chars = _GRAPHEME.findall(s)
-    if 0 <= limit < len(chars):
-        return chars[:limit] + ["".join(chars[limit:])]
-    return chars
+    for n, m in enumerate(_GRAPHEME.finditer(s)):
+        if n == limit:
+            yield s[m.start():]
+            return
+        yield m.group()
+
+
+def split_delimited(s: str, delimiter: str, limit: int) -> Iterator[str]:
+    """str.split(delimiter, limit), a piece at a time."""
+    start, n = 0, 0
+    while n != limit:
+        end = s.find(delimiter, start)
+        if end < 0:
+            break
+        yield s[start:end]
+        start, n = end + len(delimiter), n + 1
+    yield s[start:]
 
 
 # ---------------------------------------------------------------------------
@@ -113,11 +133,11 @@ class Match(StringOp):
     async def on_string(self, env: Env, s: str) -> Any:
         pattern = await self.arg_str(env, 1)
         try:
-            compiled = compile_re2(pattern)
+            compiled = await compile_re2_async(pattern)
         except RE2Error as e:
             raise ReqlQueryLogicError(f"Error in regexp `{pattern}` (portion `{e.arg}`): {e}", self) from None
         try:
-            m = compiled.search(s, timeout=MATCH_TIMEOUT_SECONDS)
+            m = await search(compiled, s)
         except TimeoutError:
             raise ReqlQueryLogicError(
                 f"Regular expression `{pattern}` took too long to match (over {MATCH_TIMEOUT_SECONDS:g} s).", self
@@ -127,6 +147,18 @@ class Match(StringOp):
         offset = byte_offsets(s)
         groups = [span_object(s, m.span(g), offset) if m.span(g) != (-1, -1) else None for g in range(1, compiled.groups + 1)]
         return {**span_object(s, m.span(), offset), "groups": groups}
+
+
+async def search(compiled: "regex.Pattern[str]", s: str) -> "regex.Match[str] | None":
+    try:
+        return compiled.search(s, timeout=INLINE_MATCH_SECONDS)
+    except TimeoutError:
+        pass
+    return await timeslice.offload(_search_released, compiled, s)
+
+
+def _search_released(compiled: "regex.Pattern[str]", s: str) -> "regex.Match[str] | None":
+    return compiled.search(s, timeout=MATCH_TIMEOUT_SECONDS, concurrent=True)
 
 
 def byte_offsets(s: str) -> Any:
