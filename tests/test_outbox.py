@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from systables.pipeline.outbox import Outbox
 
@@ -62,3 +63,36 @@ async def test_a_failed_send_fails_every_response_waiting_for_it():
     assert len(failures) == 5
     with pytest.raises(trio.ClosedResourceError):
         await outbox.put(b"y", gather=False)
+
+
+async def test_a_cancelled_send_fails_the_responses_queued_behind_it_instead_of_leaving_them_waiting():
+    sending = trio.Event()
+
+    async def send(data: bytes) -> None:
+        sending.set()
+        await trio.sleep_forever()
+
+    outbox = Outbox(send)
+    outcome: list[str] = []
+
+    async def flusher(scope_box: list[trio.CancelScope]) -> None:
+        with trio.CancelScope() as scope:
+            scope_box.append(scope)
+            await outbox.put(b"first", gather=False)
+
+    async def queued() -> None:
+        try:
+            await outbox.put(b"second", gather=True)
+            outcome.append("sent")
+        except trio.ClosedResourceError:
+            outcome.append("closed")
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            box: list[trio.CancelScope] = []
+            nursery.start_soon(flusher, box)
+            await sending.wait()
+            nursery.start_soon(queued)
+            await trio.testing.wait_all_tasks_blocked()
+            box[0].cancel()
+    assert outcome == ["closed"]

@@ -51,7 +51,12 @@ class Outbox:
         try:
             await self._send(frames[0] if len(frames) == 1 else b"".join(frames))
         except BaseException:
+            # A send that failed or was cancelled half way leaves the stream
+            # unusable: every frame queued since must fail too, not wait for a
+            # flush that will never come.
             self.broken = True
+            self._frames.clear()
+            self._next_sent.set()
             raise
         finally:
             sent.set()
