@@ -36,8 +36,12 @@ class MemoryClient:
         return await self._from_client.receive()
 
     async def send(self, data: bytes) -> None:
-        token, length = struct.unpack_from("<QI", data)
-        self._responses[token] = orjson.loads(data[12 : 12 + length])
+        # Responses ready together arrive in one send, as over a socket.
+        at = 0
+        while at < len(data):
+            token, length = struct.unpack_from("<QI", data, at)
+            self._responses[token] = orjson.loads(data[at + 12 : at + 12 + length])
+            at += 12 + length
         self._arrived.set()
 
     async def response(self, token: int) -> dict:
