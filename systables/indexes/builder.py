@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 # * Large builds must be fast: between chunks a normal-priority build only
 #   yields (a checkpoint, no sleep), so when nothing else wants the CPU it
 #   runs chunk after chunk (about 250k documents per CPU-second).  When
-#   queries arrived during a chunk, it then sleeps as long as the chunk took:
+#   queries arrived during a chunk, other tasks are ready to run or worker
+#   threads are busy (an fsync), it then sleeps as long as the chunk took:
 #   a query needs several scheduling rounds, and a build that only yielded
 #   would put a chunk in each of them; sleeping leaves the loop to queries
 #   and caps the build at half the server while it is in use.
@@ -176,6 +177,9 @@ class IndexBuild:
             self.builds.forget(self)
 
     async def _build(self) -> None:
+        # Start once the index is durable, sharing the fsync its creator waits
+        # on: chunks written before it would only make that fsync longer.
+        await self.builds.storage.sync_metadata()
         after = self.meta.build_after
         if after is not None:  # resumed after a restart
             self._rows_done = round(self._progress * self.store.count())
@@ -225,19 +229,25 @@ class IndexBuild:
         gap = 0.0
         if self.meta.priority == "low":
             gap = max(gap, work * LOW_PRIORITY_GAP)
-        elif self._queries_arrived():
+        elif self._server_in_use():
             gap = max(gap, work * BUSY_GAP)
         if gap > 0:
             await trio.sleep(gap)
         else:
             await trio.lowlevel.checkpoint()
 
-    def _queries_arrived(self) -> bool:
-        """Whether queries started since the previous chunk (the server is in use)."""
+    def _server_in_use(self) -> bool:
+        """Whether queries started since the previous chunk, other tasks wait
+        to run, or worker threads work for someone (an fsync a query waits
+        on): the server is in use.  A build that only yielded would take a
+        chunk's time from each scheduling round such a query still needs, and
+        would hold the GIL a thread needs to finish (the loop never idles)."""
         started = self.builds.jobs.queries_started.total
         arrived = started != self._queries_seen
         self._queries_seen = started
-        return arrived
+        loop = trio.lowlevel.current_statistics()
+        threads = trio.to_thread.current_default_thread_limiter().statistics().borrowed_tokens
+        return arrived or threads > 0 or loop.tasks_runnable > 0 or loop.run_sync_soon_queue_size > 0
 
     async def _wait_while_paused(self) -> None:
         if not self.meta.paused:
