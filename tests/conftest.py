@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -46,18 +42,3 @@ def conn(server, r):
     yield c
     c.close()
 
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def built_package(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``python -m build`` of this checkout, once per test session: the sdist, and
-    the wheel built from it (``{"sdist": path, "wheel": path}``)."""
-    out = tmp_path_factory.mktemp("package")
-    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    (sdist,) = out.glob("systables-*.tar.gz")
-    (wheel,) = out.glob("systables-*.whl")
-    return {"sdist": sdist, "wheel": wheel}

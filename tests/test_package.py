@@ -1,7 +1,8 @@
 """The package as a user installs it: ``python -m build`` makes an sdist and a
 wheel that both carry the built web shell; the wheel, installed into a fresh
 virtualenv with no Node.js on the PATH and run away from the source tree,
-serves the whole console, which runs a query in headless Chromium."""
+serves the whole console, which runs a query in headless Chromium.  pip
+installs from a wheelhouse of the pinned dependencies only (tests/wheelhouse.py)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,41 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from packaging.utils import canonicalize_name
 
 import systables
 from browserkit import CHROMIUM_ARGS, ROOT, chromium_path, screenshot
+from helpers import missing_tool
 from serverproc import ServerProcess
+from wheelhouse import ensure_wheelhouse, offline_pip_env, runtime_pins
 
 sys.path.insert(0, str(ROOT / "buildsupport"))
 from webshell_build import STAMP, inputs_digest, is_current  # noqa: E402
 
 SHELL_FILES = {"index.html", "shell.js", "shell.css", STAMP}
+# Building and installing the package takes about 15 s (a minute when the
+# wheelhouse is filled first).
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pip_env() -> dict[str, str]:
+    """An environment whose pip installs from the wheelhouse alone."""
+    return offline_pip_env(ensure_wheelhouse())
+
+
+@pytest.fixture(scope="module")
+def built_package(pip_env, tmp_path_factory) -> dict[str, Path]:
+    """``python -m build`` of this checkout (its isolated build environment
+    installed from the wheelhouse): the sdist, and the wheel built from it.
+    The build backend reuses the web shell already built if it is current."""
+    out = tmp_path_factory.mktemp("package")
+    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                          capture_output=True, text=True, env=pip_env, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    (sdist,) = out.glob("systables-*.tar.gz")
+    (wheel,) = out.glob("systables-*.whl")
+    return {"sdist": sdist, "wheel": wheel}
 
 
 def shell_files(names: list[str], prefix: str) -> set[str]:
@@ -57,12 +84,11 @@ def test_a_bundle_is_current_only_for_the_digest_of_its_sources(tmp_path):
     assert not is_current(tmp_path)
 
 
-def test_a_wheel_builds_from_the_sdist_without_node(built_package, tmp_path):
+def test_a_wheel_builds_from_the_sdist_without_node(built_package, pip_env, tmp_path):
     with tarfile.open(built_package["sdist"]) as sdist:
         sdist.extractall(tmp_path, filter="data")
     (source,) = tmp_path.glob("systables-*")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = str(Path(sys.executable).parent)  # this interpreter's directory: no node, no npm
+    env = dict(pip_env, PATH=str(Path(sys.executable).parent))  # this interpreter's directory: no node, no npm
     done = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "out"), str(source)],
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -72,13 +98,14 @@ def test_a_wheel_builds_from_the_sdist_without_node(built_package, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def installed(built_package, tmp_path_factory) -> Path:
-    """A fresh virtualenv with the wheel installed (pip resolves its pinned dependencies)."""
+def installed(built_package, pip_env, tmp_path_factory) -> Path:
+    """A fresh virtualenv with the wheel installed; pip resolves its dependencies
+    from the wheelhouse, with no index."""
     venv = tmp_path_factory.mktemp("venv") / "env"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                           "--disable-pip-version-check", str(built_package["wheel"])],
-                          capture_output=True, text=True, timeout=600)
+                           str(built_package["wheel"])],
+                          capture_output=True, text=True, env=pip_env, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return venv
 
@@ -99,6 +126,19 @@ def test_installed_command_reports_its_version(installed):
     assert done.stdout.strip() == f"systables {systables.__version__} (RethinkDB 2.4.4 protocol and ReQL)"
 
 
+def test_installed_dependencies_are_the_ones_tested(installed):
+    """The fresh virtualenv runs the dependency versions the rest of the suite ran."""
+    done = subprocess.run([str(installed / "bin" / "python"), "-m", "pip", "freeze", "--all"],
+                          capture_output=True, text=True, env=no_node_env(installed), timeout=60, check=True)
+    frozen = {canonical_pin(line) for line in done.stdout.split()}
+    assert set(runtime_pins()) <= frozen, sorted(set(runtime_pins()) - frozen)
+
+
+def canonical_pin(line: str) -> str:
+    name, _, version = line.partition("==")
+    return f"{canonicalize_name(name)}=={version}"
+
+
 @pytest.fixture
 def installed_server(installed, tmp_path) -> Iterator[ServerProcess]:
     env = no_node_env(installed)
@@ -116,7 +156,7 @@ def installed_server(installed, tmp_path) -> Iterator[ServerProcess]:
 def test_installed_wheel_serves_the_console_and_runs_a_query(installed_server):
     executable = chromium_path()
     if executable is None:
-        pytest.skip("Chromium not found (install Debian's chromium: make chromium)")
+        missing_tool("Chromium", "make chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -8,6 +8,7 @@ import errno
 import os
 import socket
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from ..pipeline.sessions import Sessions
     from ..reql.context import Services
 
-# Package data: built into the package by the sdist/wheel build and by
-# `make webshell` in a source checkout, so an installed package finds it too.
-WEBSHELL_DIST = Path(__file__).resolve().parent / "shell"
 WEBSHELL_DIR_ENV = "SYSTABLES_WEBSHELL_DIR"
 BACKLOG = 128
 
@@ -94,10 +92,20 @@ async def _forbidden(send: Send, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def packaged_shell() -> Path:
+    """The built web shell as this package's data (``systables/web/shell``).
+
+    The sdist/wheel build puts it there, and so does `make webshell` in a source
+    checkout (whose editable install resolves to the same directory), so one
+    lookup serves both.  It is served from a directory: a zipped package, which
+    pip never makes, is not supported."""
+    return Path(str(resources.files(__package__) / "shell"))
+
+
 def webshell_dist() -> Path:
-    """The built web shell: the package's ``shell`` directory or ``$SYSTABLES_WEBSHELL_DIR``."""
+    """The built web shell: ``$SYSTABLES_WEBSHELL_DIR`` if set, else the package's."""
     configured = os.environ.get(WEBSHELL_DIR_ENV)
-    return Path(configured) if configured else WEBSHELL_DIST
+    return Path(configured) if configured else packaged_shell()
 
 
 def build_app(connections: HttpConnections, allowed: AllowedHosts, dist: Path) -> GuardedApp:
