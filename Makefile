@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh Debian machine with Python 3.11, pip, npm and apt:
 #   make run    create .venv, install systables, build the web shell, start the server
-#   make test   create .venv, install test dependencies (and Chromium), run every test
+#   make test   create .venv, install test dependencies (and Chromium, etcd), run every test
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ WEB    := drivers/webshell
 DATA   ?= systables_data
 ARGS   ?=
 
-.PHONY: run test test-fast lint-imports bench venv test-deps webshell driver-compat chromium clean
+.PHONY: run test test-fast lint-imports bench venv test-deps webshell driver-compat chromium etcd clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ chromium:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Debian's etcd for the cluster tests (a cluster of several servers coordinates through it).
+etcd:
+	@if ! command -v etcd >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq etcd-server >/dev/null; \
+	fi
+
 run: venv webshell
 	$(VENV)/bin/systables serve -d $(DATA) $(ARGS)
 
@@ -51,7 +58,7 @@ run: venv webshell
 lint-imports: test-deps
 	$(VENV)/bin/lint-imports
 
-test: test-deps webshell driver-compat chromium lint-imports
+test: test-deps webshell driver-compat chromium etcd lint-imports
 	$(PY) -m pytest -q $(ARGS)
 
 # Unit and protocol tests only, no server processes (under a minute).

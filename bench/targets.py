@@ -143,7 +143,7 @@ class Target:
 def start_systables(parent_dir: str | None, server_args: list[str]) -> Target:
     workdir = tempfile.mkdtemp(prefix="systables-bench-", dir=parent_dir)
     data_dir = str(Path(workdir) / "data")
-    args = [sys.executable, "-m", "systables", "serve", "--driver-port", "0", "--no-http-admin", "-d", data_dir]
+    args = [sys.executable, "-m", "systables", "serve", "--driver-port", "0", "--cluster-port", "0", "--no-http-admin", "-d", data_dir]
     child = ChildServer(args + server_args)
     child.start()
     return Target("systables", "systables", child.host, child.port, child.pid, child, data_dir, owns_data_dir=True)

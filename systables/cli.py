@@ -11,6 +11,7 @@ from typing import Any
 import trio
 
 from . import __version__
+from .cluster import ClusterSetupError
 from .node import RETHINKDB_VERSION, Node, ServerOptions
 from .server import run_server
 
@@ -25,7 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to listen on (repeatable; 'all' for every interface; default 127.0.0.1)")
     serve.add_argument("--driver-port", type=int, default=28015, help="client driver port (0 picks a free port)")
     serve.add_argument("--http-port", type=int, default=8080, help="web shell / HTTP admin port (0 picks a free port)")
-    serve.add_argument("--cluster-port", type=int, default=29015, help="reported in server_status (no clustering yet)")
+    serve.add_argument("--cluster-port", type=int, default=29015, help="port other servers join this one on (0 picks a free port)")
+    serve.add_argument("-j", "--join", action="append", metavar="HOST:PORT", type=host_port, default=[],
+                       help="join the cluster of the server at HOST:PORT, its cluster port (repeatable)")
+    serve.add_argument("-t", "--server-tag", action="append", dest="server_tags", metavar="TAG",
+                       help="a tag of this server (repeatable; default: default)")
+    serve.add_argument("--canonical-address", action="append", default=[], metavar="ADDR",
+                       help="the address other servers reach this one at (repeatable)")
     serve.add_argument("-o", "--port-offset", type=int, default=0, help="add this to every port")
     serve.add_argument("-d", "--directory", default="systables_data", help="data directory")
     serve.add_argument("-n", "--server-name", help="server name (default: host name plus a random suffix)")
@@ -33,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-http-admin", action="store_true", help="do not serve the web shell")
     serve.add_argument("--cache-size", dest="cache_size_mb", default="auto", help="cache size in MB (reported)")
     return parser
+
+
+def host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
@@ -44,6 +58,9 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         driver_port=args.driver_port,
         http_port=args.http_port,
         cluster_port=args.cluster_port,
+        join=list(args.join),
+        server_tags=args.server_tags,
+        canonical_addresses=list(args.canonical_address),
         port_offset=args.port_offset,
         directory=args.directory,
         server_name=args.server_name,
@@ -80,6 +97,8 @@ def announce(node: Node) -> None:
         print(f"Listening for client driver connections on {host}:{port}", flush=True)
     for host, port in node.http_addresses:
         print(f"Listening for administrative HTTP connections on http://{host}:{port}/", flush=True)
+    if node.cluster_port:
+        print(f"Listening for intracluster connections on port {node.cluster_port}", flush=True)
     print(f'Server ready, "{node.name}" {node.server_id}', flush=True)
 
 
@@ -140,7 +159,22 @@ def serve(options: ServerOptions) -> None:
     while thread.is_alive():
         thread.join(0.5)
     if failure:
+        setup = _setup_error(failure[0])
+        if setup is not None:
+            sys.exit(f"error: {setup}")
         raise failure[0]
+
+
+def _setup_error(error: BaseException) -> ClusterSetupError | None:
+    """The cluster could not be joined or started: a message, not a traceback."""
+    if isinstance(error, ClusterSetupError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _setup_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:

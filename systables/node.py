@@ -30,6 +30,9 @@ class ServerOptions:
     driver_port: int = 28015
     http_port: int = 8080
     cluster_port: int = 29015
+    join: list[tuple[str, int]] = field(default_factory=list)
+    server_tags: list[str] | None = None
+    canonical_addresses: list[str] = field(default_factory=list)
     port_offset: int = 0
     directory: str = "systables_data"
     server_name: str | None = None
@@ -58,6 +61,8 @@ class Node:
         self.started = time.time()
         self.driver_addresses: list[tuple[str, int]] = []
         self.http_addresses: list[tuple[str, int]] = []
+        self.cluster_port = 0  # the port listened on, once listening
+        self.peers: dict[str, str] = {}  # the other servers of the cluster: id -> name (kept by the cluster)
 
     def _load_name(self) -> str:
         stored = self._storage.get_meta(NAME_META)
@@ -76,7 +81,12 @@ class Node:
 
     def ref_of(self, server_id: str, identifier_format: str) -> str | None:
         """A server by id, rendered; None when it is not connected (unknown)."""
-        return self.ref(identifier_format) if server_id == self.server_id else None
+        if server_id == self.server_id:
+            return self.ref(identifier_format)
+        name = self.peers.get(server_id)
+        if name is None:
+            return None
+        return server_id if identifier_format == "uuid" else name
 
     def info(self) -> dict:
         """The answer to a SERVER_INFO query."""

@@ -16,6 +16,7 @@ from . import garbage, timeslice
 from .admin import Admin
 from .auth import Auth
 from .catalog import Catalog
+from .cluster import Cluster, ClusterOptions
 from .feeds.hub import ChangeHub
 from .feeds.system import SystemFeeds
 from .indexes.builder import IndexBuilds
@@ -45,6 +46,7 @@ class Server:
         self.services: Services | None = None
         self.sessions = Sessions()
         self._nursery: trio.Nursery | None = None
+        self._cluster: Cluster | None = None
 
     # -- building ------------------------------------------------------------------
     def open(self) -> Services:
@@ -59,14 +61,17 @@ class Server:
         auth = Auth(storage, self.options.initial_password)
         counters = TableCounters()
         admin = Admin(storage, catalog, auth, counters)
+        cluster = self._cluster = Cluster(self._cluster_options(node), node, log)
         system = SystemTables(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth,
-            jobs=jobs, counters=counters, clients=self.sessions,
+            jobs=jobs, counters=counters, clients=self.sessions, cluster=cluster,
         )
+        cluster.describe = system.describe_server
         index_functions = IndexFunctions()
         feeds = Hubs(ChangeHub(storage, log), SystemFeeds())
         admin.on_table_dropped(feeds.tables.table_dropped)
         self._follow_system_changes(feeds.system, admin, jobs, log)
+        cluster.on_change.append(lambda: [feeds.system.notify(t) for t in ("server_config", "server_status")])
         services = self.services = Services(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth, jobs=jobs,
             indexes=IndexBuilds(storage, jobs, log), index_functions=index_functions,
@@ -78,6 +83,13 @@ class Server:
         log.log("notice", f"Running systables {__version__} (RethinkDB protocol {RETHINKDB_VERSION})")
         log.log("notice", f"Server ready, \"{node.name}\" {node.server_id}")
         return services
+
+    def _cluster_options(self, node: Node) -> ClusterOptions:
+        o = self.options
+        return ClusterOptions(
+            directory=o.directory, bind=o.bind, port=node.port(o.cluster_port), join=o.join,
+            canonical_addresses=o.canonical_addresses,
+        )
 
     def _follow_system_changes(self, system_feeds: SystemFeeds, admin: Admin, jobs: JobRegistry, log: LogBook) -> None:
         """Tell system-table feeds when their rows may have changed."""
@@ -108,6 +120,9 @@ class Server:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 await nursery.start(services.storage.run)
+                assert self._cluster is not None
+                await nursery.start(self._cluster.run)
+                services.node.cluster_port = self._cluster.port
                 self._listen_driver(nursery, services)
                 if self.options.http_admin:
                     port = services.node.port(self.options.http_port)
@@ -136,6 +151,8 @@ class Server:
         if self.services is not None:
             self.services.log.log("notice", "Server got SIGINT or SIGTERM; shutting down...")
         await self.sessions.shutdown(grace)
+        if self._cluster is not None:
+            await self._cluster.leave()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 DRIVER_RE = re.compile(r"client driver connections on (\S+):(\d+)")
 HTTP_RE = re.compile(r"administrative HTTP connections on http://(\S+):(\d+)/")
 READY_RE = re.compile(r'Server ready, "([^"]+)" (\S+)')
+CLUSTER_RE = re.compile(r"intracluster connections on port (\d+)")
 
 
 @dataclass
@@ -32,12 +33,13 @@ class ServerProcess:
     host: str = "127.0.0.1"
     port: int = 0
     http_port: int = 0
+    cluster_port: int = 0
     name: str = ""
     server_id: str = ""
     output: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 60.0) -> "ServerProcess":
-        args = [*self.command, "serve", "--driver-port", "0", "-d", self.directory]
+        args = [*self.command, "serve", "--driver-port", "0", "--cluster-port", "0", "-d", self.directory]
         args += ["--http-port", "0"] if self.http else ["--no-http-admin"]
         args += self.extra_args
         env = dict(os.environ if self.env is None else self.env, PYTHONUNBUFFERED="1")
@@ -54,6 +56,8 @@ class ServerProcess:
                 self.host, self.port = m.group(1), int(m.group(2))
             elif m := HTTP_RE.search(line):
                 self.http_port = int(m.group(2))
+            elif m := CLUSTER_RE.search(line):
+                self.cluster_port = int(m.group(1))
             elif m := READY_RE.search(line):
                 self.name, self.server_id = m.group(1), m.group(2)
                 threading.Thread(target=self._drain, daemon=True).start()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..admin import Admin
     from ..auth import Auth
     from ..catalog import Catalog
+    from ..cluster import Cluster
     from ..jobs.registry import JobRegistry
     from ..logbook import LogBook
     from ..node import Node
@@ -49,6 +50,7 @@ class SystemTables:
         jobs: "JobRegistry",
         counters: TableCounters,
         clients: "ClientCounts",
+        cluster: "Cluster",
     ) -> None:
         backends: list[SystemTable] = [
             ClusterConfigTable(node, catalog, storage),
@@ -58,8 +60,8 @@ class SystemTables:
             JobsTable(node, catalog, jobs, storage, log),
             LogsTable(node, catalog, log),
             PermissionsTable(node, catalog, auth, storage, self.name_of),
-            ServerConfigTable(node, catalog, storage, log),
-            ServerStatusTable(node, catalog),
+            ServerConfigTable(node, catalog, storage, log, cluster),
+            ServerStatusTable(node, catalog, cluster),
             StatsTable(node, catalog, storage, counters, jobs, clients),
             TableConfigTable(node, catalog, storage, admin),
             TableStatusTable(node, catalog, storage),
@@ -67,6 +69,14 @@ class SystemTables:
         ]
         self.backends: dict[str, SystemTable] = {b.name: b for b in backends}
         self._by_id = {b.id: b for b in backends}
+
+    def describe_server(self) -> dict:
+        """This server's own rows of ``server_config`` and ``server_status``,
+        as the cluster publishes them to the other servers."""
+        config = self.backends["server_config"]
+        status = self.backends["server_status"]
+        assert isinstance(config, ServerConfigTable) and isinstance(status, ServerStatusTable)
+        return {"config": config.own_row(), "status": status.own_row()}
 
     def get(self, name: str) -> SystemTable | None:
         return self.backends.get(name)

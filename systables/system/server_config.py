@@ -11,6 +11,7 @@ from .base import FormatError, RowChange, RowReader, SystemTable, expect_name, w
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..cluster import Cluster
     from ..logbook import LogBook
     from ..node import Node
     from ..reql.context import QueryContext
@@ -25,14 +26,17 @@ class ServerConfigTable(SystemTable):
     name = "server_config"
     noun = "system table"
 
-    def __init__(self, node: "Node", catalog: "Catalog", storage: "Storage", log: "LogBook") -> None:
+    def __init__(self, node: "Node", catalog: "Catalog", storage: "Storage", log: "LogBook", cluster: "Cluster") -> None:
         super().__init__(node, catalog)
         self.storage = storage
         self.log = log
+        self.cluster = cluster
 
     def tags(self) -> list[str]:
         stored = self.storage.get_meta(TAGS_META)
-        return ["default"] if stored is None else list(stored)
+        if stored is None:  # a new data directory: the command line's tags
+            return sorted({"default", *(self.node.options.server_tags or [])})
+        return list(stored)
 
     def cache_size_mb(self) -> Any:
         stored = self.storage.get_meta(CACHE_META)
@@ -41,15 +45,17 @@ class ServerConfigTable(SystemTable):
         configured = self.node.options.cache_size_mb
         return configured if configured == "auto" else D.norm_num(float(configured))
 
+    def own_row(self) -> dict:
+        return {
+            "cache_size_mb": self.cache_size_mb(),
+            "id": self.node.server_id,
+            "name": self.node.name,
+            "tags": self.tags(),
+        }
+
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
-        return [
-            {
-                "cache_size_mb": self.cache_size_mb(),
-                "id": self.node.server_id,
-                "name": self.node.name,
-                "tags": self.tags(),
-            }
-        ]
+        peers = [body["config"] for body in self.cluster.peers.values() if type(body.get("config")) is dict]
+        return [self.own_row(), *peers]
 
     async def write(self, row: RowChange) -> str | None:
         old, new = row.old, row.new
@@ -57,6 +63,8 @@ class ServerConfigTable(SystemTable):
             return None if old is None else self.no_deletes()
         if old is None:
             return self.no_inserts()
+        if old.get("id") != self.node.server_id:
+            return f"Server `{old.get('name')}` can be reconfigured only through a connection to it."
         try:
             name, tags, cache = self.parse(new)
         except FormatError as e:
@@ -83,6 +91,7 @@ class ServerConfigTable(SystemTable):
             self.node.rename(name)
         self.storage.put_meta(TAGS_META, tags)
         self.storage.put_meta(CACHE_META, cache)
+        self.cluster.changed()
 
 
 def parse_cache_size(v: Any) -> Any:
