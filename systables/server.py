@@ -71,7 +71,7 @@ class Server:
         feeds = Hubs(ChangeHub(storage, log), SystemFeeds())
         admin.on_table_dropped(feeds.tables.table_dropped)
         self._follow_system_changes(feeds.system, admin, jobs, log)
-        cluster.on_change.append(lambda: [feeds.system.notify(t) for t in ("server_config", "server_status")])
+        cluster.on_change.append(lambda: [feeds.system.notify(t) for t in ("server_config", "server_status", "current_issues")])
         services = self.services = Services(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth, jobs=jobs,
             indexes=IndexBuilds(storage, jobs, log), index_functions=index_functions,

@@ -166,3 +166,23 @@ def test_an_etcd_member_that_dies_is_started_again(r, servers, cluster_dir):
     with connect(r, b) as conn:
         wait_for(lambda: "etcd exited with status -9; starting it again." in [row["message"] for row in r.db("rethinkdb").table("logs").run(conn)])
     assert everyone_sees(r, [a, b, c], ["a", "b", "c"])
+
+
+def test_servers_with_one_name_are_an_issue_until_one_is_renamed(r, servers, cluster_dir):
+    a = start(servers, cluster_dir, "a")
+    twin = ServerProcess(directory=str(cluster_dir / "twin"), extra_args=["-n", "a", "--join", f"127.0.0.1:{a.cluster_port}"], http=False).start()
+    servers.append(twin)
+    wait_for(lambda: names_in(r, a, "server_status") == ["a", "a"], timeout=30)
+    with connect(r, a) as conn:
+        [issue] = list(r.db("rethinkdb").table("current_issues").run(conn))
+        assert issue["type"] == "server_name_collision" and issue["critical"] is True
+        assert issue["info"]["name"] == "a" and sorted(issue["info"]["ids"]) == sorted([a.server_id, twin.server_id])
+        assert issue["description"].startswith("There are multiple servers named `a`. RethinkDB requires that every server have a unique name.")
+    with connect(r, twin) as conn:
+        config = r.db("rethinkdb").table("server_config")
+        assert config.get(twin.server_id).update({"name": "b"}).run(conn)["replaced"] == 1
+        refused = config.get(twin.server_id).update({"name": "a"}).run(conn)
+        assert refused["first_error"] == "Cannot rename server `b` to `a` because server `a` already exists."
+    with connect(r, a) as conn:
+        wait_for(lambda: list(r.db("rethinkdb").table("current_issues").run(conn)) == [])
+    assert everyone_sees(r, [a, twin], ["a", "b"])

@@ -54,7 +54,7 @@ class SystemTables:
     ) -> None:
         backends: list[SystemTable] = [
             ClusterConfigTable(node, catalog, storage),
-            CurrentIssuesTable(node, catalog),
+            CurrentIssuesTable(node, catalog, cluster),
             DbConfigTable(node, catalog, storage, admin),
             DebugScratchTable(node, catalog),
             JobsTable(node, catalog, jobs, storage, log),

@@ -69,6 +69,8 @@ class ServerConfigTable(SystemTable):
             name, tags, cache = self.parse(new)
         except FormatError as e:
             return wrong_format(self.qualified_name, str(e), change=False)
+        if name != self.node.name and name in self.node.peers.values():
+            return f"Cannot rename server `{self.node.name}` to `{name}` because server `{name}` already exists."
         self.apply(name, tags, cache)
         return None
 
