@@ -237,9 +237,18 @@ def test_servers_page_lists_the_server(console, db):
     screenshot(tab, "servers", prefix="console")
 
 
+JOBS_FEED_TEXT = 'r.db("rethinkdb").table("jobs").changes({"includeInitial": true, "includeStates": true})'
+LOGS_FEED_TEXT = 'r.db("rethinkdb").table("logs").changes()'
+
+
+def query_texts(conn: Any) -> list[str]:
+    return [job["info"]["query"] for job in SYSTEM.table("jobs").filter({"type": "query"}).run(conn)]
+
+
 def test_logs_page_shows_new_lines_first_as_they_come(console, db):
     tab = console.open("logs")
     tab.locator(".log-row").first.wait_for()
+    wait_for(lambda: LOGS_FEED_TEXT in query_texts(db), what="the logs page's feed in rethinkdb.jobs")
     config = SYSTEM.table("server_config").nth(0)
     name = config["name"].run(db)
     SYSTEM.table("server_config").update({"name": "console_renamed"}).run(db)
@@ -285,7 +294,7 @@ def test_jobs_page_filters_and_kills(console, db):
         assert "admin" in query_row.locator(".job-who").inner_text()
         assert build_row.locator(".job-eta").inner_text() == "paused"
         assert build_row.locator("button.resume-build").is_visible()
-        assert not rows.filter(has_text='table("jobs")').count()  # the page's own polling is hidden
+        assert not rows.filter(has_text='table("jobs").changes(').count()  # the page's own feed is hidden
         screenshot(tab, "jobs", prefix="console")
 
         tab.select_option("#jobs-type", "query")
@@ -316,6 +325,25 @@ def test_jobs_page_filters_and_kills(console, db):
         query_row.wait_for(state="detached")
     finally:
         R.table("indexed").index_drop("slow").run(db)
+
+
+def test_jobs_page_shows_a_short_job_start_and_end_pushed_by_its_feed(console, db):
+    tab = console.open("jobs")
+    wait_for(lambda: JOBS_FEED_TEXT in query_texts(db), what="the jobs page's feed in rethinkdb.jobs")
+    tab.locator("#page-jobs .hint[role=status]").filter(has_text="jobs").wait_for()
+    marker = "jobs_page_short_job"
+    # A fraction of a second: a page polling every second would mostly miss it.
+    R.expr(marker).do(lambda x: R.range(20_000).count()).run(db)
+    row = tab.locator("#page-jobs .job-row", has_text=marker)
+    row.and_(tab.locator("[data-state=ended]")).wait_for()
+    assert row.locator(".job-actions").inner_text() == "ended"
+    assert not row.locator("button.kill").count()
+    assert "ended" in tab.locator("#page-jobs .hint[role=status]").inner_text()
+    screenshot(tab, "jobs-ended", prefix="console")
+    row.wait_for(state="detached")  # kept a few seconds, then gone
+    # Leaving the page ends its feed.
+    tab.goto(f"http://127.0.0.1:{console.server.http_port}/#dashboard")
+    wait_for(lambda: JOBS_FEED_TEXT not in query_texts(db), what="the jobs page's feed ending")
 
 
 def test_profile_tree_in_the_data_explorer(console, db):

@@ -237,6 +237,7 @@ def test_kill_a_query_from_the_jobs_panel(page, shell_server):
     row = page.locator(".jobs-row[data-type=query]", has_text='r.js("while(true) {}", {"timeout": 60})')
     row.wait_for()
     assert "admin" in row.locator(".job-client").inner_text()
+    assert not page.locator(".jobs-row", has_text='table("jobs").changes(').count()  # the panel's own feed is hidden
     row.locator("button.kill").click()
     screenshot(page, "kill-confirmation")
     row.locator("button.kill-confirm").click()
@@ -246,6 +247,7 @@ def test_kill_a_query_from_the_jobs_panel(page, shell_server):
     error = outcome.get("error")
     assert isinstance(error, ReqlOpIndeterminateError), error
     assert error.message == "Query terminated by the `rethinkdb.jobs` table."
+    row.and_(page.locator("[data-state=ended]")).wait_for()  # kept a few seconds, marked
     row.wait_for(state="detached")
 
 
