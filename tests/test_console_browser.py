@@ -154,6 +154,11 @@ def test_dashboard_graphs_move_while_a_writer_runs(console, db):
         screenshot(tab, "dashboard", prefix="console")
         heights = [float(point.split(",")[1]) for point in writes_line.get_attribute("points").split()]
     assert min(heights) < zero_y, "the line never rose above zero"  # SVG's y grows downwards
+    assert any('table("stats").changes(' in text for text in query_texts(db)), "the graphs are not fed by a feed"
+    # Idle again: the stats feed falls silent, yet the graph keeps advancing.
+    wait_for(lambda: writes_per_sec(table_chart) == 0, what="writes/s back to 0")
+    idle = writes_line.get_attribute("points")
+    wait_for(lambda: writes_line.get_attribute("points") != idle, what="the writes line moving while idle")
 
 
 def test_tables_page_creates_renames_and_drops(console, db):
