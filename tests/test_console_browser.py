@@ -1,8 +1,9 @@
 """The console's pages in headless Chromium, against a real server with real
 data: the dashboard's live graphs move while a writer runs, the tables page
 creates, renames and drops and shows an index build's bar moving once the
-paused build is resumed, the servers and logs pages, the jobs page's filters
-and kill, the profile tree, keyboard use and a narrow window.  Every test
+paused build is resumed, the servers and logs pages (a new log line pushed by
+its feed), the jobs page's filters and kill and a short job's start and end
+pushed by its feed, the profile tree, keyboard use and a narrow window.  Every test
 saves a screenshot under ``test-artifacts/console-*.png``."""
 
 from __future__ import annotations

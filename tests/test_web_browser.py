@@ -1,6 +1,8 @@
 """The web shell in a real headless Chromium (Debian's, driven by Playwright):
 typing and running queries, the result views, paging, Abort, the table
-browser, history, and the live jobs panel (kill, index construction).
+browser, history, changefeeds (shown live, stopped with Stop, failing when
+their table is dropped, stopped by leaving the page), and the jobs panel
+pushed by its feed (kill, index construction).
 Screenshots of the page are saved under ``test-artifacts/``."""
 
 from __future__ import annotations
