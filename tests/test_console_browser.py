@@ -1,8 +1,9 @@
 """The console's pages in headless Chromium, against a real server with real
 data: the dashboard's live graphs move while a writer runs, the tables page
 creates, renames and drops and shows an index build's bar moving once the
-paused build is resumed, the servers and logs pages, the jobs page's filters
-and kill, the profile tree, keyboard use and a narrow window.  Every test
+paused build is resumed, the servers and logs pages (a new log line pushed by
+its feed), the jobs page's filters and kill and a short job's start and end
+pushed by its feed, the profile tree, keyboard use and a narrow window.  Every test
 saves a screenshot under ``test-artifacts/console-*.png``."""
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ def test_dashboard_graphs_move_while_a_writer_runs(console, db):
         screenshot(tab, "dashboard", prefix="console")
         heights = [float(point.split(",")[1]) for point in writes_line.get_attribute("points").split()]
     assert min(heights) < zero_y, "the line never rose above zero"  # SVG's y grows downwards
+    assert any('table("stats").changes(' in text for text in query_texts(db)), "the graphs are not fed by a feed"
+    # Idle again: the stats feed falls silent, yet the graph keeps advancing.
+    wait_for(lambda: writes_per_sec(table_chart) == 0, what="writes/s back to 0")
+    idle = writes_line.get_attribute("points")
+    wait_for(lambda: writes_line.get_attribute("points") != idle, what="the writes line moving while idle")
 
 
 def test_tables_page_creates_renames_and_drops(console, db):
@@ -237,9 +243,18 @@ def test_servers_page_lists_the_server(console, db):
     screenshot(tab, "servers", prefix="console")
 
 
+JOBS_FEED_TEXT = 'r.db("rethinkdb").table("jobs").changes({"includeInitial": true, "includeStates": true})'
+LOGS_FEED_TEXT = 'r.db("rethinkdb").table("logs").changes()'
+
+
+def query_texts(conn: Any) -> list[str]:
+    return [job["info"]["query"] for job in SYSTEM.table("jobs").filter({"type": "query"}).run(conn)]
+
+
 def test_logs_page_shows_new_lines_first_as_they_come(console, db):
     tab = console.open("logs")
     tab.locator(".log-row").first.wait_for()
+    wait_for(lambda: LOGS_FEED_TEXT in query_texts(db), what="the logs page's feed in rethinkdb.jobs")
     config = SYSTEM.table("server_config").nth(0)
     name = config["name"].run(db)
     SYSTEM.table("server_config").update({"name": "console_renamed"}).run(db)
@@ -285,7 +300,7 @@ def test_jobs_page_filters_and_kills(console, db):
         assert "admin" in query_row.locator(".job-who").inner_text()
         assert build_row.locator(".job-eta").inner_text() == "paused"
         assert build_row.locator("button.resume-build").is_visible()
-        assert not rows.filter(has_text='table("jobs")').count()  # the page's own polling is hidden
+        assert not rows.filter(has_text='table("jobs").changes(').count()  # the page's own feed is hidden
         screenshot(tab, "jobs", prefix="console")
 
         tab.select_option("#jobs-type", "query")
@@ -316,6 +331,25 @@ def test_jobs_page_filters_and_kills(console, db):
         query_row.wait_for(state="detached")
     finally:
         R.table("indexed").index_drop("slow").run(db)
+
+
+def test_jobs_page_shows_a_short_job_start_and_end_pushed_by_its_feed(console, db):
+    tab = console.open("jobs")
+    wait_for(lambda: JOBS_FEED_TEXT in query_texts(db), what="the jobs page's feed in rethinkdb.jobs")
+    tab.locator("#page-jobs .hint[role=status]").filter(has_text="jobs").wait_for()
+    marker = "jobs_page_short_job"
+    # A fraction of a second: a page polling every second would mostly miss it.
+    R.expr(marker).do(lambda x: R.range(20_000).count()).run(db)
+    row = tab.locator("#page-jobs .job-row", has_text=marker)
+    row.and_(tab.locator("[data-state=ended]")).wait_for()
+    assert row.locator(".job-actions").inner_text() == "ended"
+    assert not row.locator("button.kill").count()
+    assert "ended" in tab.locator("#page-jobs .hint[role=status]").inner_text()
+    screenshot(tab, "jobs-ended", prefix="console")
+    row.wait_for(state="detached")  # kept a few seconds, then gone
+    # Leaving the page ends its feed.
+    tab.goto(f"http://127.0.0.1:{console.server.http_port}/#dashboard")
+    wait_for(lambda: JOBS_FEED_TEXT not in query_texts(db), what="the jobs page's feed ending")
 
 
 def test_profile_tree_in_the_data_explorer(console, db):

@@ -1,6 +1,8 @@
 """The web shell in a real headless Chromium (Debian's, driven by Playwright):
 typing and running queries, the result views, paging, Abort, the table
-browser, history, and the live jobs panel (kill, index construction).
+browser, history, changefeeds (shown live, stopped with Stop, failing when
+their table is dropped, stopped by leaving the page), and the jobs panel
+pushed by its feed (kill, index construction).
 Screenshots of the page are saved under ``test-artifacts/``."""
 
 from __future__ import annotations
@@ -237,6 +239,7 @@ def test_kill_a_query_from_the_jobs_panel(page, shell_server):
     row = page.locator(".jobs-row[data-type=query]", has_text='r.js("while(true) {}", {"timeout": 60})')
     row.wait_for()
     assert "admin" in row.locator(".job-client").inner_text()
+    assert not page.locator(".jobs-row", has_text='table("jobs").changes(').count()  # the panel's own feed is hidden
     row.locator("button.kill").click()
     screenshot(page, "kill-confirmation")
     row.locator("button.kill-confirm").click()
@@ -246,6 +249,7 @@ def test_kill_a_query_from_the_jobs_panel(page, shell_server):
     error = outcome.get("error")
     assert isinstance(error, ReqlOpIndeterminateError), error
     assert error.message == "Query terminated by the `rethinkdb.jobs` table."
+    row.and_(page.locator("[data-state=ended]")).wait_for()  # kept a few seconds, marked
     row.wait_for(state="detached")
 
 
@@ -335,3 +339,71 @@ def test_array_results_are_paged_in_the_page(page):
     assert page.locator(".tree-row").count() == 40
     page.click(".page-more")
     page.wait_for_selector(".result-range:has-text('Rows 41–80 of 10000')")
+
+
+# -- changefeeds in the Data Explorer ------------------------------------------------
+
+def feed_jobs(conn: Any, table: str) -> list[dict]:
+    return query_jobs(conn, f'table("{table}").changes()')
+
+
+def test_a_changefeed_is_shown_live_and_stopped_with_the_stop_button(page, db):
+    fresh_table(db, "feed_live", [])
+    run_query(page, 'r.table("feed_live").changes()')
+    page.wait_for_selector(".feed-state[data-state=live]")
+    page.wait_for_selector(".result-range:has-text('waiting for changes')")
+    [job] = wait_for(lambda: feed_jobs(db, "feed_live"))
+    R.table("feed_live").insert({"id": 1, "name": "first change"}).run(db)
+    page.wait_for_selector(".result-range:has-text('latest 1 change')")
+    assert "first change" in page.inner_text(".tree")
+    R.table("feed_live").get(1).update({"name": "second change"}).run(db)
+    page.wait_for_selector(".result-range:has-text('latest 2 changes')")
+    newest = page.locator(".tree-row").first.inner_text()
+    assert "second change" in newest and "first change" in newest  # new_val and old_val of the update
+    assert "second change" not in page.locator(".tree-row").nth(1).inner_text()
+    screenshot(page, "changefeed-live")
+
+    stop = page.get_by_role("button", name="Stop the changefeed")
+    assert stop.is_visible() and stop.is_enabled()
+    stop.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".feed-state[data-state=stopped]")
+    assert stop.is_hidden()
+    assert page.evaluate("document.activeElement.id") == "run"
+    assert page.evaluate("document.body.dataset.running") == "false"
+    wait_for(lambda: not feed_jobs(db, "feed_live"), what="the feed's query leaving rethinkdb.jobs")
+    assert page.locator(".tree-row").count() == 2  # what the feed showed stays
+    screenshot(page, "changefeed-stopped")
+    run_query(page, "r.expr('after the feed')")
+    page.wait_for_selector(".tree:has-text('after the feed')")
+    assert not page.locator(".feed-state").count()
+
+
+def test_a_changefeed_that_fails_shows_its_error(page, db):
+    fresh_table(db, "feed_dropped", [])
+    run_query(page, 'r.table("feed_dropped").changes()')
+    page.wait_for_selector(".feed-state[data-state=live]")
+    wait_for(lambda: feed_jobs(db, "feed_dropped"))
+    R.table("feed_dropped").insert({"id": 1}).run(db)
+    page.wait_for_selector(".result-range:has-text('latest 1 change')")
+    R.table_drop("feed_dropped").run(db)
+    page.wait_for_selector(".feed-state[data-state=failed]")
+    error = page.locator(".feed-error")
+    assert "Changefeed aborted (unavailable)" in error.locator(".error-message").inner_text()
+    assert error.locator(".error-kind").inner_text() == "ReqlOpFailedError"
+    assert page.locator("#stop-feed").is_hidden()
+    assert page.locator(".tree-row").count() == 1
+    screenshot(page, "changefeed-failed")
+    assert not feed_jobs(db, "feed_dropped")
+
+
+def test_leaving_the_data_explorer_stops_its_changefeed(page, db):
+    fresh_table(db, "feed_left", [])
+    run_query(page, 'r.table("feed_left").changes()')
+    page.wait_for_selector(".feed-state[data-state=live]")
+    wait_for(lambda: feed_jobs(db, "feed_left"))
+    page.click(".nav a[href='#logs']")
+    page.wait_for_selector("#page-logs:visible")
+    wait_for(lambda: not feed_jobs(db, "feed_left"), what="the feed ending")
+    page.click(".nav a[href='#dataexplorer']")
+    page.wait_for_selector(".feed-state[data-state=stopped]")

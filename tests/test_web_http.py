@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
-from helpers import wait_for
+from helpers import fresh_table, wait_for
 from rethinkdb import r as R
 from rethinkdb.ast import ReQLEncoder
 from serverproc import ServerProcess, temp_server
@@ -396,3 +396,114 @@ def test_allowed_hosts_follow_the_bound_addresses():
     wildcard = AllowedHosts.for_binds(["0.0.0.0"], ["0.0.0.0"])
     assert wildcard.allows("192.168.1.20:8080") and wildcard.allows("[::1]:8080") and wildcard.allows("localhost")
     assert not wildcard.allows("rebind.attacker.example")
+
+
+# -- changefeeds, as RethinkDB serves them to its own UI ------------------------------
+
+SEQUENCE_FEED = 1
+
+
+def changes_text(conn, table) -> str:
+    """How the server prints ``table.changes()`` in ``rethinkdb.jobs``."""
+    name = table.info()["name"].run(conn)
+    return f'table("{name}").changes()'
+
+
+def feed_changes(web: ReqlHttp, conn_id: str, token: int, wanted: int, timeout: float = 20.0) -> list[dict]:
+    """CONTINUE (each answered within the batch time, empty or not) until
+    ``wanted`` changes arrived."""
+    changes: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(changes) < wanted:
+        assert time.monotonic() < deadline, f"only {changes!r} arrived"
+        started = time.monotonic()
+        response = web.run(conn_id, token, [CONTINUE])
+        assert time.monotonic() - started < 5, "a CONTINUE waited past the batch time"
+        assert response["t"] == SUCCESS_PARTIAL and response["n"] == [SEQUENCE_FEED], response
+        changes += response["r"]
+    return changes
+
+
+def test_a_feed_over_http_sees_other_clients_writes_and_stop_ends_it(web, conn):
+    with fresh_table(R, conn) as table:
+        conn_id = web.open()
+        first = web.run(conn_id, 1, [START, term(table.changes())])
+        assert first["t"] == SUCCESS_PARTIAL and first["n"] == [SEQUENCE_FEED] and first["r"] == []
+        text = changes_text(conn, table)
+        [job] = wait_for(lambda: query_jobs(conn, text))
+        # Idle: an empty batch after the batch time, so that the page cycles.
+        empty = web.run(conn_id, 1, [CONTINUE])
+        assert empty["t"] == SUCCESS_PARTIAL and empty["r"] == []
+        # A CONTINUE waiting for changes holds neither the connection's other queries nor the server.
+        waiting = in_background(lambda: feed_changes(web, conn_id, 1, 3))
+        assert web.run(conn_id, 2, [START, term(R.expr(41).add(1))])["r"] == [42]
+        assert table.insert([{"id": 1}, {"id": 2}]).run(conn)["inserted"] == 2
+        assert table.get(1).update({"x": 1}).run(conn)["replaced"] == 1
+        changes = waiting()
+        assert changes == [{"old_val": None, "new_val": {"id": 1}}, {"old_val": None, "new_val": {"id": 2}},
+                           {"old_val": {"id": 1}, "new_val": {"id": 1, "x": 1}}]
+        # STOP while a CONTINUE waits: both are answered, the job goes.  (Nothing
+        # shows when the server has read the CONTINUE: one that arrives after
+        # the STOP is answered as a token no longer open.)
+        blocked = in_background(lambda: web.run(conn_id, 1, [CONTINUE]))
+        stopped = web.run(conn_id, 1, [STOP])
+        assert stopped["t"] == SUCCESS_SEQUENCE and stopped["r"] == []
+        late = blocked()
+        assert late["t"] in (SUCCESS_SEQUENCE, SUCCESS_PARTIAL) or (
+            late["t"] == CLIENT_ERROR and late["r"] == ["Token 1 not in stream cache."]), late
+        wait_for(lambda: not query_jobs(conn, text))
+        assert web.run(conn_id, 1, [CONTINUE])["r"] == ["Token 1 not in stream cache."]
+
+
+def test_deleting_an_http_feeds_job_ends_it(web, conn):
+    with fresh_table(R, conn) as table:
+        conn_id = web.open()
+        assert web.run(conn_id, 1, [START, term(table.changes())])["t"] == SUCCESS_PARTIAL
+        text = changes_text(conn, table)
+        [job] = wait_for(lambda: query_jobs(conn, text))
+        assert job["info"]["client_address"] == "127.0.0.1"
+        waiting = in_background(lambda: _continue_until_error(web, conn_id, 1))
+        assert R.db("rethinkdb").table("jobs").get(job["id"]).delete().run(conn)["deleted"] == 1
+        response = waiting()
+        assert response["t"] == RUNTIME_ERROR and response["e"] == OP_INDETERMINATE and response["r"] == [KILLED]
+        assert not query_jobs(conn, text)
+
+
+def _continue_until_error(web: ReqlHttp, conn_id: str, token: int) -> dict:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = web.run(conn_id, token, [CONTINUE])
+        if response["t"] != SUCCESS_PARTIAL:
+            return response
+    raise AssertionError("the feed never ended")
+
+
+def test_closing_the_http_connection_ends_its_feeds(web, conn):
+    with fresh_table(R, conn) as table:
+        conn_id = web.open()
+        for token in (1, 2):
+            assert web.run(conn_id, token, [START, term(table.changes())])["t"] == SUCCESS_PARTIAL
+        text = changes_text(conn, table)
+        assert len(wait_for(lambda: len(query_jobs(conn, text)) == 2 and query_jobs(conn, text))) == 2
+        waiting = in_background(lambda: _continue_until_error(web, conn_id, 1))
+        web.close(conn_id)
+        response = waiting()
+        assert response["t"] in (RUNTIME_ERROR, CLIENT_ERROR)
+        wait_for(lambda: not query_jobs(conn, text))
+
+
+def test_a_system_table_feed_over_http_sees_a_job_start_and_end(web, conn):
+    conn_id = web.open()
+    assert web.run(conn_id, 1, [START, term(R.db("rethinkdb").table("jobs").changes())])["t"] == SUCCESS_PARTIAL
+    marker = "http_jobs_feed_marker"
+    R.expr(marker).do(lambda x: R.range(20000).count()).run(conn)
+    deadline = time.monotonic() + 20
+    starts = ends = 0
+    while not (starts and ends):
+        assert time.monotonic() < deadline
+        for change in web.run(conn_id, 1, [CONTINUE])["r"]:
+            new, old = change["new_val"], change["old_val"]
+            starts += bool(new and old is None and marker in new["info"].get("query", ""))
+            ends += bool(old and new is None and marker in old["info"].get("query", ""))
+    assert starts == ends == 1
+    web.close(conn_id)

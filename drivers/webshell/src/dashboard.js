@@ -1,12 +1,19 @@
 // The dashboard: servers, tables, indexes and issues at a glance, and live
 // graphs of documents read and written per second, for the whole server and
-// for each table, from `rethinkdb.stats` (read once a second; see live.js).
+// for each table, from `rethinkdb.stats`.
+//
+// The stats rows are pushed by a changefeed, but a stats feed says nothing
+// while the rates stand still (an idle server sends nothing at all), so the
+// graphs are advanced by a timer, one sample a second of the rows as last
+// pushed.  The cards (counts of servers, tables, indexes, issues) have no
+// single feed: they are read in one query, every OVERVIEW_MS.
 import { LineChart } from "./chart.js";
 import { h, replace } from "./dom.js";
-import { messageOf, Poller } from "./live.js";
+import { FeedSource, messageOf, Poller } from "./live.js";
 import { r } from "./reql.js";
 
-const PERIOD_MS = 1000;
+const SAMPLE_MS = 1000;
+const OVERVIEW_MS = 2000;
 const MAX_TABLE_CHARTS = 12;
 const SERIES = [
   { key: "read", label: "reads" },
@@ -16,7 +23,6 @@ const SERIES = [
 function overviewQuery() {
   const system = r.db("rethinkdb");
   return r.expr({
-    stats: system.table("stats").coerceTo("array"),
     servers: system.table("server_status").pluck("id", "name").coerceTo("array"),
     tables: system.table("table_config").pluck("id", "db", "name", "indexes").coerceTo("array"),
     databases: r.dbList().count().sub(1), // without the system database
@@ -48,30 +54,59 @@ export class Dashboard {
       this.issues,
       h("section", { class: "charts", "aria-label": "Live graphs" }, this.serverChart.el, h("h2", { class: "section-title" }, "Tables"), this.tableGrid),
     );
+    this.stats = null; // the rows of rethinkdb.stats, as last pushed
+    this.problems = { stats: null, overview: null };
+    this.statsFeed = new FeedSource({
+      feed: () => r.db("rethinkdb").table("stats").changes({ includeInitial: true, includeStates: true }),
+      onValue: (rows) => {
+        const first = this.stats === null;
+        this.stats = rows;
+        this.report("stats", null);
+        if (first) this.sample();
+      },
+      onError: (error) => this.report("stats", `Cannot follow rethinkdb.stats: ${messageOf(error)}`),
+    });
     this.poller = new Poller({
       query: overviewQuery,
-      periodMs: PERIOD_MS,
-      onValue: (value) => this.update(value),
-      onError: (error) => this.fail(error),
+      periodMs: OVERVIEW_MS,
+      onValue: (value) => {
+        this.report("overview", null);
+        this.update(value);
+      },
+      onError: (error) => this.report("overview", `Cannot read the system tables: ${messageOf(error)}`),
     });
   }
 
   show() {
+    this.stats = null;
+    this.statsFeed.start();
     this.poller.start();
+    this.sampler = setInterval(() => this.sample(), SAMPLE_MS);
   }
 
   hide() {
+    clearInterval(this.sampler);
+    this.statsFeed.stop();
     this.poller.stop();
   }
 
-  fail(error) {
-    this.problem.hidden = false;
-    this.problem.textContent = `Cannot read the system tables: ${messageOf(error)}`;
+  report(source, problem) {
+    this.problems[source] = problem;
+    const text = Object.values(this.problems).filter(Boolean).join(" · ");
+    this.problem.hidden = !text;
+    this.problem.textContent = text;
   }
 
-  update({ stats, servers, tables, databases, building, issues }) {
-    this.problem.hidden = true;
-    const server = stats.find((row) => row.id[0] === "server");
+  /** One sample of every graph from the stats rows as last pushed. */
+  sample() {
+    if (!this.stats) return;
+    const server = this.stats.find((row) => row.id[0] === "server");
+    this.serverChart.push(rates(server?.query_engine));
+    this.updateTableCharts(this.stats.filter((row) => row.id[0] === "table"));
+  }
+
+  update({ servers, tables, databases, building, issues }) {
+    const server = this.stats?.find((row) => row.id[0] === "server");
     const indexCount = tables.reduce((n, t) => n + (t.indexes?.length ?? 0), 0);
     replace(
       this.cards,
@@ -82,8 +117,6 @@ export class Dashboard {
       card("connections", "Connections", `${server?.query_engine?.client_connections ?? 0}`, "driver clients"),
     );
     replace(this.issues, issues.map((issue) => h("li", { class: "issue", role: "alert" }, h("strong", {}, issue.type), " ", issue.description)));
-    this.serverChart.push(rates(server?.query_engine));
-    this.updateTableCharts(stats.filter((row) => row.id[0] === "table"));
   }
 
   /** One chart per table (by name, up to MAX_TABLE_CHARTS); charts of dropped tables go. */

@@ -2,6 +2,8 @@
 // left, live jobs panel on the right.  Every Run opens a new HTTP ReQL
 // connection and closes the previous one (which ends its cursor), as
 // RethinkDB's Data Explorer did; Abort closes the running query's connection.
+// A changefeed's changes are shown as they arrive until Stop (or leaving the
+// page) sends STOP.
 import { TableBrowser } from "./browser.js";
 import { reqlCompletions } from "./completion.js";
 import { h, loadSetting, replace, saveSetting } from "./dom.js";
@@ -19,6 +21,7 @@ const DEFAULT_QUERY = 'r.db("rethinkdb").table("jobs")';
 export class DataExplorer {
   constructor() {
     this.results = new ResultView(document.getElementById("results"));
+    this.results.onFeed = (state) => this.feedState(state);
     this.browser = new TableBrowser(document.getElementById("browser"), { onOpen: (db, table) => this.openTable(db, table) });
     this.jobs = new JobsPanel(document.getElementById("jobs"));
     this.conn = null; // connection of the current run
@@ -47,11 +50,13 @@ export class DataExplorer {
   hide() {
     this.browser.stop();
     this.jobs.stop();
+    this.stopFeed();
   }
 
   buildToolbar() {
     this.runButton = h("button", { type: "button", id: "run", class: "primary", title: "Run (Shift+Enter)", onclick: () => this.run() }, "Run");
     this.abortButton = h("button", { type: "button", id: "abort", class: "danger", hidden: true, onclick: () => this.abort() }, "Abort");
+    this.stopButton = h("button", { type: "button", id: "stop-feed", class: "danger", hidden: true, "aria-label": "Stop the changefeed", title: "Stop the changefeed", onclick: () => this.stopFeed() }, "Stop");
     const profiler = h("input", { type: "checkbox", id: "profiler", checked: this.profile });
     profiler.addEventListener("change", () => {
       this.profile = profiler.checked;
@@ -63,6 +68,7 @@ export class DataExplorer {
       document.getElementById("toolbar"),
       this.runButton,
       this.abortButton,
+      this.stopButton,
       h("span", { class: "hint" }, "Shift+Enter runs · Ctrl+Space completes"),
       h("span", { class: "spacer" }),
       h("label", { class: "option" }, profiler, " Profile"),
@@ -115,6 +121,23 @@ export class DataExplorer {
     this.closeRun();
     this.setRunning(this.runId, false);
     this.results.aborted();
+  }
+
+  /** Stop the changefeed shown; if its STOP goes unanswered, close its connection. */
+  async stopFeed() {
+    const conn = this.conn;
+    const answered = await this.results.stopFeed();
+    if (!answered && this.conn === conn) this.closeRun();
+  }
+
+  feedState(state) {
+    const following = state === "live" || state === "stopping";
+    const hadFocus = document.activeElement === this.stopButton;
+    this.stopButton.hidden = !following;
+    // Not `disabled` while stopping: a disabled button would drop the focus.
+    this.stopButton.setAttribute("aria-disabled", String(state === "stopping"));
+    document.body.dataset.feed = state ?? "";
+    if (hadFocus && !following) this.runButton.focus(); // keyboard users keep their place
   }
 
   closeRun() {

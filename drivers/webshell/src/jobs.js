@@ -1,17 +1,11 @@
-// The jobs panel: the rows of `rethinkdb.jobs`, polled on a connection of its
-// own (a new Run closes the editor's connection, not this one).  Query rows
-// carry a Kill button that deletes the row, which interrupts the query.
+// The jobs panel: the rows of `rethinkdb.jobs`, pushed by a changefeed on a
+// connection of its own (a new Run closes the editor's connection, not this
+// one); a job that ended stays a few seconds, marked.  Query rows carry a
+// Kill button that deletes the row, which interrupts the query.
 import { h, replace, setText } from "./dom.js";
 import { formatDuration } from "./format.js";
-import { killJob, progressOf, targetOf } from "./jobcontrol.js";
+import { killJob, LiveJobs, progressOf, targetOf } from "./jobcontrol.js";
 import { LiveConnection, messageOf } from "./live.js";
-import { r } from "./reql.js";
-
-const POLL_MS = 800;
-const RETRY_MS = 3000;
-const JOBS = () => r.db("rethinkdb").table("jobs");
-// How the server prints the panel's own polling query (hidden from the list).
-const OWN_QUERY_TEXT = 'r.db("rethinkdb").table("jobs")';
 const TYPE_ORDER = { index_construction: 0, backfill: 1, disk_compaction: 2, query: 3 };
 const TYPE_LABEL = {
   query: "query",
@@ -25,14 +19,26 @@ function jobKey(job) {
 }
 
 function byTypeThenAge(a, b) {
-  return (TYPE_ORDER[a.type] ?? 9) - (TYPE_ORDER[b.type] ?? 9) || (b.duration_sec ?? 0) - (a.duration_sec ?? 0);
+  return Boolean(a.ended) - Boolean(b.ended) || (TYPE_ORDER[a.type] ?? 9) - (TYPE_ORDER[b.type] ?? 9) || (b.duration_sec ?? 0) - (a.duration_sec ?? 0);
 }
 
 export class JobsPanel {
   /** @param {HTMLElement} container */
   constructor(container) {
     this.container = container;
-    this.live = new LiveConnection();
+    this.live = new LiveConnection(); // for kills
+    this.feed = new LiveJobs({
+      onJobs: (jobs) => {
+        this.problem.hidden = true;
+        this.updated.textContent = "live";
+        this.update(jobs);
+      },
+      onError: (error) => {
+        this.problem.hidden = false;
+        this.problem.textContent = `Cannot follow rethinkdb.jobs: ${messageOf(error)}`;
+        this.updated.textContent = "";
+      },
+    });
     this.rows = new Map(); // job key -> {el, job, confirming, killing}
     this.count = h("span", { class: "jobs-count" }, "");
     this.updated = h("span", { class: "jobs-updated" }, "");
@@ -45,39 +51,20 @@ export class JobsPanel {
       this.message,
       this.problem,
       this.list,
-      h("p", { class: "panel-note" }, "Live rows of r.db(\"rethinkdb\").table(\"jobs\"); this panel's own polling query is hidden."),
+      h("p", { class: "panel-note" }, "Rows of r.db(\"rethinkdb\").table(\"jobs\"), pushed by its changefeed (hidden); ended jobs stay a few seconds."),
     );
   }
 
   start() {
-    const generation = (this.generation = (this.generation ?? 0) + 1);
-    const tick = async () => {
-      const ok = await this.poll();
-      if (generation === this.generation) this.timer = setTimeout(tick, ok ? POLL_MS : RETRY_MS);
-    };
-    tick();
+    this.feed.start();
   }
 
   stop() {
-    this.generation++;
-    clearTimeout(this.timer);
-  }
-
-  async poll() {
-    try {
-      this.update(await this.live.value(JOBS()));
-      this.problem.hidden = true;
-      this.updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
-      return true;
-    } catch (error) {
-      this.problem.hidden = false;
-      this.problem.textContent = `Cannot read rethinkdb.jobs: ${messageOf(error)}`;
-      return false;
-    }
+    this.feed.stop();
   }
 
   update(jobs) {
-    const visible = jobs.filter((job) => !(job.type === "query" && job.info && job.info.query === OWN_QUERY_TEXT)).sort(byTypeThenAge);
+    const visible = [...jobs].sort(byTypeThenAge);
     const seen = new Set();
     for (const job of visible) {
       const key = jobKey(job);
@@ -87,7 +74,12 @@ export class JobsPanel {
         row = this.createRow(job);
         this.rows.set(key, row);
       }
+      const ending = job.ended && !row.job.ended;
       row.job = job;
+      if (ending) {
+        row.el.dataset.state = "ended";
+        this.renderControls(row);
+      }
       fillRow(row);
       this.list.append(row.el); // moves existing rows into the sorted order
     }
@@ -97,7 +89,7 @@ export class JobsPanel {
         this.rows.delete(key);
       }
     }
-    this.count.textContent = `(${visible.length})`;
+    this.count.textContent = `(${visible.filter((job) => !job.ended).length})`;
   }
 
   /** A row's fixed structure; polls only update its texts and bar, so buttons stay put. */
@@ -119,7 +111,7 @@ export class JobsPanel {
       parts.percent = h("span", { class: "job-percent" });
       details = h("div", { class: "job-progress" }, parts.target, parts.bar, parts.percent);
     }
-    row.el = h("li", { class: "jobs-row", dataset: { type: job.type, id: job.id[1] } }, head, details, parts.servers);
+    row.el = h("li", { class: "jobs-row", dataset: { type: job.type, id: job.id[1], state: job.ended ? "ended" : "running" } }, head, details, parts.servers);
     this.renderControls(row);
     return row;
   }
@@ -127,7 +119,10 @@ export class JobsPanel {
   renderControls(row) {
     if (row.job.type !== "query") return;
     const controls = row.parts.controls;
-    if (row.killing) {
+    if (row.job.ended) {
+      if (!row.shownEnded) replace(controls, h("span", { class: "job-ended" }, "ended"));
+      row.shownEnded = true;
+    } else if (row.killing) {
       replace(controls, h("span", { class: "job-killing" }, "killing…"));
     } else if (!row.confirming) {
       replace(controls, h("button", { type: "button", class: "kill", title: "Interrupt this query", onclick: () => this.setConfirming(row, true) }, "Kill"));

@@ -1,22 +1,15 @@
 // The jobs page: every row of `rethinkdb.jobs` with its progress and ETA,
 // filterable by type, user and table; queries can be killed (their row is
-// deleted), index builds paused, resumed and given a priority.
+// deleted), index builds paused, resumed and given a priority.  Pushed by a
+// changefeed on the table (`LiveJobs`): every job start and end shows at
+// once, and a job that ended stays listed a few seconds, marked "ended".
 import { h, replace, setText, syncKeyed } from "./dom.js";
 import { formatDuration } from "./format.js";
-import { canControl, canKill, controlBuild, killJob, PRIORITIES, progressOf, targetOf } from "./jobcontrol.js";
-import { LiveConnection, messageOf, Poller } from "./live.js";
-import { r } from "./reql.js";
+import { canControl, canKill, controlBuild, killJob, LiveJobs, PRIORITIES, progressOf, targetOf } from "./jobcontrol.js";
+import { LiveConnection, messageOf } from "./live.js";
 
-const PERIOD_MS = 700;
 const TYPES = ["query", "index_construction", "backfill", "disk_compaction"];
 const TYPE_LABEL = { query: "query", index_construction: "index construction", backfill: "backfill", disk_compaction: "disk compaction" };
-// This page's own polling query, as the server prints it (hidden from the list).
-const OWN_QUERY = 'r.db("rethinkdb").table("jobs").coerceTo("array")';
-
-function jobsQuery() {
-  return r.db("rethinkdb").table("jobs").coerceTo("array");
-}
-
 /** The user of a job: queries have one; background work is the server's. */
 function userOf(job) {
   return job.info?.user ?? "";
@@ -47,23 +40,22 @@ export class JobsPage {
       this.message,
       h("div", { class: "table-scroll" }, h("table", { class: "grid jobs-table" }, h("thead", {}, h("tr", {}, ["Type", "What", "User and client", "Duration", "Progress", "ETA", "Actions"].map((c) => h("th", { scope: "col" }, c)))), this.body)),
     );
-    this.poller = new Poller({
-      query: jobsQuery,
-      periodMs: PERIOD_MS,
-      onValue: (jobs) => {
-        this.jobs = jobs.filter((job) => !(job.type === "query" && job.info?.query === OWN_QUERY));
+    this.live = new LiveJobs({
+      onJobs: (jobs) => {
+        if (this.message.dataset.outcome === "feed") this.message.hidden = true;
+        this.jobs = jobs;
         this.render();
       },
-      onError: (error) => this.say(`Cannot read rethinkdb.jobs: ${messageOf(error)}`, "fail"),
+      onError: (error) => this.say(`Cannot follow rethinkdb.jobs: ${messageOf(error)}`, "feed"),
     });
   }
 
   show() {
-    this.poller.start();
+    this.live.start();
   }
 
   hide() {
-    this.poller.stop();
+    this.live.stop();
   }
 
   matches(job) {
@@ -79,8 +71,10 @@ export class JobsPage {
   }
 
   render() {
-    const shown = this.jobs.filter((job) => this.matches(job)).sort((a, b) => (b.duration_sec ?? 0) - (a.duration_sec ?? 0));
-    setText(this.count, `${shown.length} of ${this.jobs.length} jobs`);
+    const byAge = (a, b) => Boolean(a.ended) - Boolean(b.ended) || (b.duration_sec ?? 0) - (a.duration_sec ?? 0);
+    const shown = this.jobs.filter((job) => this.matches(job)).sort(byAge);
+    const ended = this.jobs.filter((job) => job.ended).length;
+    setText(this.count, `${shown.length} of ${this.jobs.length} jobs${ended ? ` (${ended} just ended)` : ""}`);
     const users = [...new Set(this.jobs.map(userOf).filter(Boolean))].sort();
     if ([...this.users.options].map((o) => o.value).join() !== users.join()) replace(this.users, users.map((u) => h("option", { value: u })));
     syncKeyed(this.body, this.rows, shown, (job) => JSON.stringify(job.id), (job) => new JobRow(this, job), (row, job) => row.update(job));
@@ -123,6 +117,7 @@ class JobRow {
 
   update(job) {
     this.job = job;
+    this.el.dataset.state = job.ended ? "ended" : "running";
     const p = this.parts;
     const info = job.info || {};
     setText(p.what, describe(job));
@@ -135,17 +130,19 @@ class JobRow {
       p.bar.setAttribute("aria-label", `Progress of ${describe(job)}`);
       setText(p.percent, `${(progress * 100).toFixed(1)}%`);
     }
-    setText(p.eta, info.phase === "paused" ? "paused" : info.eta_sec != null ? formatDuration(info.eta_sec) : "—");
+    setText(p.eta, job.ended ? "—" : info.phase === "paused" ? "paused" : info.eta_sec != null ? formatDuration(info.eta_sec) : "—");
     this.renderActions();
   }
 
   renderActions() {
     const job = this.job;
-    const shape = `${this.confirming}|${job.info?.phase}|${job.info?.priority}`;
+    const shape = `${this.confirming}|${job.info?.phase}|${job.info?.priority}|${Boolean(job.ended)}`;
     if (shape === this.shape) return;
     this.shape = shape;
     const label = describe(job);
-    if (canKill(job)) {
+    if (job.ended) {
+      replace(this.parts.actions, h("span", { class: "job-ended" }, "ended"));
+    } else if (canKill(job)) {
       replace(
         this.parts.actions,
         this.confirming
@@ -180,7 +177,6 @@ class JobRow {
       this.page.say(`Could not kill query ${this.job.id[1]}: ${messageOf(error)}`, "fail");
     }
     this.renderActions();
-    this.page.poller.refresh();
   }
 
   async control(change) {
@@ -189,6 +185,5 @@ class JobRow {
     } catch (error) {
       this.page.say(messageOf(error), "fail");
     }
-    this.page.poller.refresh();
   }
 }

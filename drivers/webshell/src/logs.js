@@ -1,17 +1,18 @@
-// The logs page: `rethinkdb.logs`, newest first, read again every second
-// (a feed on `logs.changes()` can replace the poller, see live.js), with a
-// level filter and a text search.
+// The logs page: `rethinkdb.logs`, newest first, with a level filter and a
+// text search.  Live: a feed on `logs.changes()` pushes each new line; the
+// latest SHOWN lines are read once the feed is subscribed.
 import { h, replace, syncKeyed } from "./dom.js";
 import { formatTime } from "./format.js";
-import { messageOf, Poller } from "./live.js";
+import { FeedSource, messageOf } from "./live.js";
 import { r } from "./reql.js";
 
-const PERIOD_MS = 1000;
 const SHOWN = 500;
 const LEVELS = ["", "debug", "info", "notice", "warn", "error"];
+const LOGS = () => r.db("rethinkdb").table("logs");
 
-function logsQuery() {
-  return r.db("rethinkdb").table("logs").orderBy(r.desc("timestamp")).limit(SHOWN).coerceTo("array");
+function newestFirst(a, b) {
+  const at = (entry) => entry.timestamp?.epoch_time ?? 0;
+  return at(b) - at(a) || (JSON.stringify(b.id) > JSON.stringify(a.id) ? 1 : -1);
 }
 
 export class LogsPage {
@@ -32,27 +33,28 @@ export class LogsPage {
       this.problem,
       h("div", { class: "table-scroll" }, h("table", { class: "grid logs-table" }, h("thead", {}, h("tr", {}, ["Time", "Level", "Server", "Message"].map((c) => h("th", { scope: "col" }, c)))), this.body)),
     );
-    this.poller = new Poller({
-      query: logsQuery,
-      periodMs: PERIOD_MS,
+    this.source = new FeedSource({
+      feed: () => LOGS().changes(),
+      initial: () => LOGS().orderBy(r.desc("timestamp")).limit(SHOWN).coerceTo("array"),
+      keep: { limit: SHOWN, order: newestFirst },
       onValue: (entries) => {
         this.problem.hidden = true;
-        this.entries = entries;
+        this.entries = entries.sort(newestFirst);
         this.render();
       },
       onError: (error) => {
         this.problem.hidden = false;
-        this.problem.textContent = `Cannot read rethinkdb.logs: ${messageOf(error)}`;
+        this.problem.textContent = `Cannot follow rethinkdb.logs: ${messageOf(error)}`;
       },
     });
   }
 
   show() {
-    this.poller.start();
+    this.source.start();
   }
 
   hide() {
-    this.poller.stop();
+    this.source.stop();
   }
 
   render() {

@@ -11,6 +11,11 @@ import { treeView } from "./tree.js";
 const TREE_DATUM_LIMIT = 2000; // beyond this a page's tree falls back to raw JSON
 const PAGE_SIZES = [20, 40, 100, 200, 500];
 const END_OF_CURSOR = "No more rows in the cursor.";
+// A STOP the server has not answered in this time is given up: the caller
+// closes the connection instead, which ends the feed as surely.
+const STOP_WAIT_MS = 3000;
+const STOPPED = Symbol("stopped");
+const FEED_STATE_LABEL = { live: "live", stopping: "stopping…", stopped: "stopped", ended: "ended", failed: "failed" };
 const VIEWS = [
   ["tree", "Tree"],
   ["table", "Table"],
@@ -58,6 +63,8 @@ export class ResultView {
     this.generation = 0;
     this.source = null;
     this.timer = null;
+    this.feed = null; // the changefeed shown: {cursor, state, error, stop}
+    this.onFeed = null; // told the feed's state (null: no feed shown)
     this.showWelcome();
   }
 
@@ -91,6 +98,14 @@ export class ResultView {
     this.timer = null;
     this.generation++;
     this.source = null;
+    if (this.feed) {
+      this.feed = null;
+      this.feedChanged();
+    }
+  }
+
+  feedChanged() {
+    if (this.onFeed) this.onFeed(this.feed ? this.feed.state : null);
   }
 
   aborted() {
@@ -113,7 +128,10 @@ export class ResultView {
     this.isAtom = !isCursor(value) && !Array.isArray(value);
     this.page = 0;
     this.notice = null;
-    if (isCursor(value) && isFeed(value)) return this.follow(value, generation);
+    if (isCursor(value) && isFeed(value)) {
+      this.follow(value, generation); // runs until the feed ends or is stopped
+      return;
+    }
     this.source = isCursor(value) ? new CursorSource(value) : new ArraySource(this.isAtom ? [value] : Array.from(value));
     await this.goTo(0, generation);
   }
@@ -139,28 +157,62 @@ export class ResultView {
     }
   }
 
-  /** Changefeeds: newest change first, the last page's worth kept. */
-  async follow(feed, generation) {
+  /**
+   * Changefeeds: each change shown as it arrives, newest first, the last
+   * page's worth kept, until the feed fails, ends or is stopped (`stopFeed`).
+   * The driver's `close()` drops a pending `next()` without ever settling it,
+   * so each `next()` races the stop.
+   */
+  async follow(cursor, generation) {
     this.source = new ArraySource([]);
     this.source.exhausted = false;
-    this.feed = true;
+    let stop;
+    const stopped = new Promise((resolve) => (stop = resolve));
+    const feed = (this.feed = { cursor, state: "live", error: null, stop });
+    this.feedChanged();
     this.render();
     try {
       for (;;) {
-        const change = await feed.next();
+        const change = await Promise.race([cursor.next(), stopped]);
         if (generation !== this.generation) return;
+        if (change === STOPPED) break;
         this.source.rows.unshift(change);
         this.source.rows.length = Math.min(this.source.rows.length, this.pageSize);
         this.render();
       }
+      feed.state = "stopped";
     } catch (error) {
       if (generation !== this.generation) return;
-      this.source.exhausted = true;
-      this.notice = error && error.message === END_OF_CURSOR ? null : cursorLost(error);
-      this.render();
-    } finally {
-      this.feed = false;
+      if (error && error.message === END_OF_CURSOR) feed.state = "ended";
+      else Object.assign(feed, { state: "failed", error });
     }
+    this.source.exhausted = true;
+    this.feedChanged();
+    this.render();
+  }
+
+  /**
+   * Stop the changefeed shown: STOP is sent and the page returns to idle.
+   * Resolves to whether the server answered the STOP in time (if not, the
+   * caller closes the connection).
+   */
+  async stopFeed() {
+    const feed = this.feed;
+    if (!feed || feed.state !== "live") return true;
+    feed.state = "stopping";
+    this.feedChanged();
+    this.render();
+    let answered;
+    try {
+      answered = await Promise.race([
+        Promise.resolve(feed.cursor.close()).then(() => true),
+        new Promise((resolve) => setTimeout(() => resolve(false), STOP_WAIT_MS)),
+      ]);
+    } catch {
+      answered = true; // the server answered the STOP with the feed's error
+    }
+    feed.stop(STOPPED);
+    return answered;
   }
 
   render() {
@@ -169,7 +221,15 @@ export class ResultView {
     const start = this.page * this.pageSize;
     const rows = source.rows.slice(start, start + this.pageSize);
     if (this.view === "profile" && !this.profile) this.view = "tree";
-    replace(this.container, this.header(start, rows.length), this.tabs(), this.notice && h("div", { class: "notice" }, this.notice), this.body(rows, start));
+    const failed = this.feed && this.feed.state === "failed";
+    replace(
+      this.container,
+      this.header(start, rows.length),
+      failed && h("div", { class: "feed-error" }, h("div", { class: "feed-error-title" }, "The changefeed failed; the changes it had shown are below."), errorBox(this.feed.error)),
+      this.tabs(),
+      this.notice && h("div", { class: "notice" }, this.notice),
+      this.body(rows, start),
+    );
   }
 
   header(start, shown) {
@@ -177,7 +237,7 @@ export class ResultView {
     const more = !source.exhausted || source.rows.length > start + shown;
     let range;
     if (this.isAtom) range = "1 result (a single value)";
-    else if (this.feed) range = `Changefeed: latest ${shown} change${shown === 1 ? "" : "s"} (newest first)`;
+    else if (this.feed) range = `Changefeed: ${this.feed.state === "live" && !shown ? "waiting for changes" : `latest ${shown} change${shown === 1 ? "" : "s"} (newest first)`}`;
     else if (!shown) range = this.busy ? "Loading…" : "No results";
     else if (source.exhausted && !this.page && !more) range = `${shown} row${shown === 1 ? "" : "s"}`;
     else range = `Rows ${start + 1}–${start + shown}${source.exhausted ? ` of ${source.rows.length}` : ""}`;
@@ -185,6 +245,7 @@ export class ResultView {
       "div",
       { class: "result-header" },
       h("span", { class: "result-range" }, range),
+      this.feed && h("span", { class: "feed-state", dataset: { state: this.feed.state } }, FEED_STATE_LABEL[this.feed.state]),
       h("span", { class: "result-time", title: "Time spent by the server on the first batch" }, `server time ${formatMs(this.serverMs)}`),
       h("span", { class: "result-time", title: "Round trip seen by this page" }, `round trip ${formatMs(this.clientMs)}`),
       h("span", { class: "spacer" }),

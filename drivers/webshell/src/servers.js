@@ -5,6 +5,7 @@ import { formatDuration } from "./format.js";
 import { messageOf, Poller } from "./live.js";
 import { r } from "./reql.js";
 
+// Polled, not fed: what moves here (uptime, connections) moves on its own.
 const PERIOD_MS = 2000;
 
 function serversQuery() {

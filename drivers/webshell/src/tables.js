@@ -7,6 +7,8 @@ import { controlBuild, PRIORITIES, progressOf } from "./jobcontrol.js";
 import { LiveConnection, messageOf, Poller } from "./live.js";
 import { r } from "./reql.js";
 
+// Polled, not fed: document counts are counted (no system table row changes
+// when a table's documents do), and an index build's progress is read with them.
 const PERIOD_MS = 700;
 const SYSTEM_DB = "rethinkdb";
 
