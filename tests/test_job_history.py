@@ -179,6 +179,19 @@ def test_retention_by_count(r, hconn):
     assert not any(f'"{marker}_0"' in q for q in queries)
 
 
+def test_retention_by_age(r, hconn):
+    record_everything(r, hconn)
+    marker = "old_" + uuid.uuid4().hex[:8]
+    r.expr(marker).run(hconn)
+    [entry] = poll(lambda: entries_with(r, hconn, marker), lambda e: len(e) == 1)
+    assert jobs_config(r).update({"history_max_age_sec": 0.5}).run(hconn)["replaced"] == 1
+    poll(lambda: history(r).get(entry["id"]).run(hconn), lambda found: found is None)
+    assert jobs_config(r).update({"history_max_age_sec": 3600}).run(hconn)["replaced"] == 1
+    fresh = "new_" + uuid.uuid4().hex[:8]
+    r.expr(fresh).run(hconn)
+    assert len(entries_with(r, hconn, fresh)) == 1  # recorded as the query ends: the answer came after
+
+
 def test_changes_on_job_history(r, hconn):
     record_everything(r, hconn)
     marker = "feed_" + uuid.uuid4().hex[:8]

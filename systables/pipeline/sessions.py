@@ -84,7 +84,7 @@ class Sessions:
         ended = time.time()
         if not history.wants_query(ended - q.started_at, outcome):
             return
-        history.record("query", self._job_of(q).id, started_at=q.started_at, outcome=outcome, info=q.info(),
+        history.record("query", q.job.id, started_at=q.started_at, outcome=outcome, info=q.info(),
                        servers=[q.session.server_id], user=q.session.user, ended_at=ended)
 
     def __iter__(self) -> Iterator["Session"]:
