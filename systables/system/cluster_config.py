@@ -80,23 +80,30 @@ class ClusterConfigTable(SystemTable):
         try:
             reader = RowReader(new)
             reader.get("id")
-            values = {name: reader.get(name) for name in JOBS_FIELDS}
-            switches = {name: reader.get(name) for name in JOBS_SWITCHES}
+            values = {name: reader.get(name) for name in (*JOBS_FIELDS, *JOBS_SWITCHES)}
             reader.finish()
         except FormatError as e:
             return wrong_format(self.qualified_name, str(e), change=False)
-        changes: dict[str, Any] = {}
-        for name, value in switches.items():
-            if type(value) is not bool:
-                return f"Expected a boolean for `{name}`; got {D.print_datum(value)}"
-            changes[name] = value
-        for name, value in values.items():
-            attr, least = JOBS_FIELDS[name]
-            if not D.is_number(value):
-                return f"Expected a number for `{name}`; got {D.print_datum(value)}"
-            if value < least:
-                return f"`{name}` must be at least {least}"
-            changes[attr] = int(value) if attr == "max_rows" else float(value)
+        changes = jobs_changes(values)
+        if isinstance(changes, str):
+            return changes
         settings: HistorySettings = replace(self.history.settings, **changes)
         self.history.configure(settings)
         return None
+
+
+def jobs_changes(values: dict[str, Any]) -> dict[str, Any] | str:
+    """The `jobs` row's fields as HistorySettings changes, or the refusal of one."""
+    changes: dict[str, Any] = {}
+    for name in JOBS_SWITCHES:
+        if type(values[name]) is not bool:
+            return f"Expected a boolean for `{name}`; got {D.print_datum(values[name])}"
+        changes[name] = values[name]
+    for name, (attr, least) in JOBS_FIELDS.items():
+        value = values[name]
+        if not D.is_number(value):
+            return f"Expected a number for `{name}`; got {D.print_datum(value)}"
+        if value < least:
+            return f"`{name}` must be at least {least}"
+        changes[attr] = int(value) if attr == "max_rows" else float(value)
+    return changes
