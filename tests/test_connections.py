@@ -83,6 +83,11 @@ def test_deleting_a_row_closes_the_driver_connection(r, conn, server):
         assert not victim.conn.is_open()
         assert row_of_port(r, conn, victim.port) is None
         assert r.db("rethinkdb").table("jobs").get(row["queries"][0]).run(conn) is None
+        history = r.db("rethinkdb").table("job_history").filter({"job": row["queries"][0]})
+        [entry] = poll(lambda: list(history.run(conn)), lambda e: len(e) == 1)
+        mine = row_of_port(r, conn, conn.client_port())
+        assert entry["outcome"] == "killed" and entry["reason"] == CLOSED
+        assert entry["killed_by"] == {"user": "admin", "connection": mine["id"]}
         with pytest.raises(ReqlDriverError):
             r.expr(1).run(victim.conn)
     finally:
