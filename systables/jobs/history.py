@@ -12,10 +12,11 @@ of ``rethinkdb.cluster_config``.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Iterator, Protocol
+
+from ..datum.uuids import random_uuid
 
 HISTORY_PREFIX = "jobhist/"
 SETTINGS_KEY = "jobs/settings"
@@ -84,7 +85,7 @@ class JobHistory:
     ) -> dict:
         ended = time.time() if ended_at is None else ended_at
         entry = {
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "job": [job_type, job_id],
             "type": job_type,
             "outcome": outcome.kind,

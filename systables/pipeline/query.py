@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import enum
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 import trio
 
 from ..datum.errors import KILLED_BY_JOBS
+from ..datum.uuids import random_uuid
 from ..jobs.registry import Job
 from ..reql.pretty import print_js
 from .limits import DEFAULT_LIMITS, BatchLimits
@@ -169,7 +169,7 @@ class Query:
         if self._job is None:
             self._job = Job(
                 type="query",
-                id=str(uuid.uuid4()),
+                id=random_uuid(),
                 start_time=self.started_at,
                 user=self.session.user,
                 server_ids=[self.session.server_id],
