@@ -6,7 +6,6 @@ stalled."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from helpers import poll
@@ -61,19 +60,24 @@ def test_a_build_that_does_not_move_is_stalled_until_it_moves(r, fresh_server):
 def test_a_paused_build_is_not_stalled(r, fresh_server):
     conn = r.connect(fresh_server.host, fresh_server.port)
     r.db("rethinkdb").table("cluster_config").get("jobs").update({"stalled_after_sec": 0.15}).run(conn)
-    table = "sp_" + uuid.uuid4().hex[:6]
-    r.db("test").table_create(table).run(conn)
-    r.table(table).insert([{"id": i, "x": i} for i in range(12)]).run(conn)
-    r.table(table).index_create("heavy", HEAVY(r)).run(conn)
-    [row] = build_rows(r, conn, "heavy")
-    jobs(r).get(row["id"]).update({"paused": True}).run(conn)
+    paused_table, moving_table = "sp_" + uuid.uuid4().hex[:6], "sm_" + uuid.uuid4().hex[:6]
+    for table in (paused_table, moving_table):
+        r.db("test").table_create(table).run(conn)
+        r.table(table).insert([{"id": i, "x": i} for i in range(12)]).run(conn)
+    r.table(paused_table).index_create("heavy", HEAVY(r)).run(conn)
+    [paused] = build_rows(r, conn, "heavy")
+    jobs(r).get(paused["id"]).update({"paused": True}).run(conn)
     poll(lambda: build_rows(r, conn, "heavy"), lambda rows: rows[0]["info"]["phase"] == "paused")
-    deadline = time.monotonic() + 1.0  # several thresholds, many watcher rounds
-    while time.monotonic() < deadline:
-        [paused] = build_rows(r, conn, "heavy")
-        assert paused["info"]["phase"] == "paused"
-        assert issues(r, conn) == []
-        time.sleep(0.05)
-    jobs(r).get(row["id"]).update({"paused": False}).run(conn)
-    r.db("test").table_drop(table).run(conn)
+    # A build that stalls, created after the pause: once the watcher finds it
+    # stalled, the paused build has been still for longer than the threshold.
+    r.table(moving_table).index_create("slow", HEAVY(r)).run(conn)
+    [slow] = build_rows(r, conn, "slow")
+    jobs(r).get(slow["id"]).update({"priority": "low"}).run(conn)
+    [issue] = poll(lambda: issues(r, conn), lambda found: len(found) == 1)
+    assert issue["info"]["job"] == slow["id"]
+    [still] = build_rows(r, conn, "heavy")
+    assert still["info"]["phase"] == "paused"
+    jobs(r).get(paused["id"]).update({"paused": False}).run(conn)
+    for table in (paused_table, moving_table):
+        r.db("test").table_drop(table).run(conn)
     conn.close()
