@@ -45,6 +45,18 @@ def point_get(conn: Any, params: dict[str, Any], rng: random.Random) -> Operatio
     return op
 
 
+def point_get_general(conn: Any, params: dict[str, Any], rng: random.Random) -> Operation:
+    """The same point read through the general query path (compiled, a
+    ``query`` job while it runs): ``read_mode`` keeps it off the fast path."""
+    docs, count = table(params), params["rows"]
+
+    def op() -> int:
+        docs.get(rng.randrange(count)).run(conn, read_mode="single")
+        return 1
+
+    return op
+
+
 def insert_one(conn: Any, params: dict[str, Any], rng: random.Random) -> Operation:
     target, durability = table(params), params["durability"]
 
@@ -116,6 +128,7 @@ def read_jobs(conn: Any, params: dict[str, Any], rng: random.Random) -> Operatio
 
 OPS: dict[str, OpFactory] = {
     "point_get": point_get,
+    "point_get_general": point_get_general,
     "insert_one": insert_one,
     "insert_batch": insert_batch,
     "filter_unindexed": filter_unindexed,

@@ -35,6 +35,7 @@ class User:
     name: str
     credential: Credential
     has_password: bool
+    time_limit: float | None = None  # seconds a query of this user may run, by default (beyond RethinkDB)
 
 
 class Auth:
@@ -52,7 +53,8 @@ class Auth:
     def _load(self) -> None:
         for key, value in self.storage.iter_meta(USER_PREFIX):
             name = key[len(USER_PREFIX):]
-            self.users[name] = User(name, Credential.from_dict(value["credential"]), value["has_password"])
+            self.users[name] = User(name, Credential.from_dict(value["credential"]), value["has_password"],
+                                    value.get("time_limit"))
         for key, value in self.storage.iter_meta(PERM_PREFIX):
             user = value["user"]
             scope = tuple(value["scope"])
@@ -61,7 +63,7 @@ class Auth:
     def _save_user(self, user: User) -> None:
         self.storage.put_meta(
             USER_PREFIX + user.name,
-            {"credential": user.credential.to_dict(), "has_password": user.has_password},
+            {"credential": user.credential.to_dict(), "has_password": user.has_password, "time_limit": user.time_limit},
         )
 
     @staticmethod
@@ -81,10 +83,20 @@ class Auth:
     def put_user(self, name: str, credential: Credential, has_password: bool) -> User:
         """Create or change a user from a credential computed beforehand
         (PBKDF2 with many iterations is slow: callers compute it off the event loop)."""
-        user = User(name, credential, has_password)
+        old = self.users.get(name)
+        user = User(name, credential, has_password, old.time_limit if old is not None else None)
         self.users[name] = user
         self._save_user(user)
         return user
+
+    def time_limit(self, name: str) -> float | None:
+        user = self.users.get(name)
+        return user.time_limit if user is not None else None
+
+    def set_time_limit(self, name: str, seconds: float | None) -> None:
+        user = self.users[name]
+        user.time_limit = seconds
+        self._save_user(user)
 
     def exists(self, name: str) -> bool:
         return name in self.users

@@ -134,14 +134,23 @@ class DriverPort:
             transport.close()
 
     async def _serve_session(self, transport: Transport, auth: handshake.Authenticated, host: str, port: int) -> None:
-        session = Session(self.services, self.sessions, auth.user, host, port)
+        session = Session(self.services, self.sessions, auth.user, host, port, protocol=auth.protocol)
         self.sessions.connections += 1
         try:
             connection = Connection(session, transport.receive, transport.send_all, auth.leftover, auth.max_concurrent_queries)
+            session.disconnect = lambda reason, by: disconnect(session, transport, reason, by)
             await connection.run()
         finally:
             session.close(E.CLIENT_CLOSED)
             self.sessions.connections -= 1
+
+
+def disconnect(session: Session, transport: Transport, reason: str, by: dict) -> None:
+    """Close a driver connection from the server's side: its queries end
+    (recorded as killed by ``by``) and the client sees the socket closed, as
+    when a connection drops."""
+    session.close(reason, by)
+    transport.close()
 
 
 async def run_handshake(auth: "Auth", node: "Node", transport: Transport, logins: "LoginThrottle | None" = None,

@@ -21,7 +21,9 @@ from .feeds.hub import ChangeHub
 from .feeds.system import SystemFeeds
 from .indexes.builder import IndexBuilds
 from .jobs.counters import TableCounters
+from .jobs.history import JobHistory
 from .jobs.registry import JobRegistry
+from .jobs.stalls import StallWatcher
 from .js import JsPool
 from .logbook import LogBook
 from .net import DriverPort, open_listener
@@ -47,6 +49,7 @@ class Server:
         self.sessions = Sessions()
         self._nursery: trio.Nursery | None = None
         self._cluster: Cluster | None = None
+        self._stalls: StallWatcher | None = None
 
     # -- building ------------------------------------------------------------------
     def open(self) -> Services:
@@ -61,10 +64,12 @@ class Server:
         auth = Auth(storage, self.options.initial_password)
         counters = TableCounters()
         admin = Admin(storage, catalog, auth, counters)
+        history = self._job_history(storage, jobs)
         cluster = self._cluster = Cluster(self._cluster_options(node), node, log)
         system = SystemTables(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth,
             jobs=jobs, counters=counters, clients=self.sessions, cluster=cluster,
+            connections=self.sessions, history=history,
         )
         cluster.describe = system.describe_server
         index_functions = IndexFunctions()
@@ -72,6 +77,7 @@ class Server:
         admin.on_table_dropped(feeds.tables.table_dropped)
         self._follow_system_changes(feeds.system, admin, jobs, log)
         cluster.on_change.append(lambda: [feeds.system.notify(t) for t in ("server_config", "server_status", "current_issues")])
+        history.on_change.append(lambda: feeds.system.notify("job_history"))
         services = self.services = Services(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth, jobs=jobs,
             indexes=IndexBuilds(storage, jobs, log), index_functions=index_functions,
@@ -91,11 +97,23 @@ class Server:
             canonical_addresses=o.canonical_addresses,
         )
 
+    def _job_history(self, storage: Storage, jobs: JobRegistry) -> JobHistory:
+        """The job history, fed by the registry (background jobs) and the
+        pipeline (queries); and the stall watcher, which reads its settings."""
+        history = JobHistory(storage)
+        jobs.on_finished.append(history.record_job)
+        self.sessions.record_to(history)
+        self._stalls = StallWatcher(jobs, lambda: history.settings.stalled_after_sec)
+        return history
+
     def _follow_system_changes(self, system_feeds: SystemFeeds, admin: Admin, jobs: JobRegistry, log: LogBook) -> None:
         """Tell system-table feeds when their rows may have changed."""
         admin.on_change.append(system_feeds.notify)
         jobs.on_change.append(lambda: system_feeds.notify("jobs"))
+        jobs.on_change.append(lambda: system_feeds.notify("current_issues"))  # stalls come and go
         self.sessions.on_job_change.append(lambda: system_feeds.notify("jobs"))
+        self.sessions.on_job_change.append(lambda: system_feeds.notify("connections"))  # their `queries`
+        self.sessions.on_connection_change.append(lambda: system_feeds.notify("connections"))
         log.on_line.append(lambda: system_feeds.notify("logs"))
 
     def close(self) -> None:
@@ -132,6 +150,9 @@ class Server:
                 nursery.start_soon(services.indexes.run)
                 nursery.start_soon(garbage.run)
                 nursery.start_soon(services.feeds.system.run)
+                nursery.start_soon(self.sessions.time_limits.run)
+                assert self._stalls is not None
+                nursery.start_soon(self._stalls.run)
                 task_status.started(self)
         finally:
             self.close()

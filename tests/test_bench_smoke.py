@@ -126,3 +126,20 @@ def test_percentiles_are_nearest_rank():
     assert percentile(values, 0.99) == 99
     assert percentile([3.0], 0.99) == 3
     assert percentile([], 0.5) is None
+
+
+@pytest.mark.slow
+def test_job_costs_bench_measures_every_mode(tmp_path):
+    out = tmp_path / "costs.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.job_costs", "--docs", "200", "--duration", "0.3", "--warmup", "0.05",
+         "--rounds", "1", "--json", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = json.loads(out.read_text())["lines"]
+    assert [(line["workload"], line["mode"]) for line in lines] == [
+        (workload, mode) for workload in ("point get (fast path)", "point get (general path)")
+        for mode in ("off", "on", "on, every query")
+    ]
+    assert all(line["ops_per_s"] > 0 for line in lines)

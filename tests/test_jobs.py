@@ -47,7 +47,9 @@ def test_running_js_query_is_listed_with_its_details(r, conn, server):
         assert row["id"][0] == "query" and row["type"] == "query"
         assert uuid.UUID(row["id"][1])
         assert row["servers"] == [server.name]
-        assert row["info"] == {"client_address": "127.0.0.1", "client_port": port, "query": JS_LOOP_QUERY, "user": "admin"}
+        [connection] = r.db("rethinkdb").table("connections").filter({"client_port": port}).run(conn)
+        assert row["info"] == {"client_address": "127.0.0.1", "client_port": port, "query": JS_LOOP_QUERY, "user": "admin",
+                               "connection": connection["id"], "documents_read": 0, "documents_written": 0, "tables": []}
         poll(lambda: jobs(r).get(row["id"])["duration_sec"].run(conn), lambda d: d > row["duration_sec"])
         assert jobs(r).get(row["id"]).delete().run(conn)["deleted"] == 1
         poll(lambda: rows_of_port(r, conn, port), lambda rows: rows == [])
@@ -317,7 +319,7 @@ async def test_only_query_jobs_can_be_killed():
 
     registry = JobRegistry()
     killed: list[str] = []
-    job = registry.add(Job("query", "q-1", user="bob", on_kill=killed.append))
+    job = registry.add(Job("query", "q-1", user="bob", on_kill=lambda user, connection: killed.append(user)))
     with pytest.raises(JobNotInterruptible, match="^Jobs of type `disk_compaction` cannot be interrupted.$"):
         await registry.kill("disk_compaction", "x", "admin", True)
     assert await registry.kill("query", "q-1", "carol", False) is False  # someone else's query

@@ -10,7 +10,7 @@ import pytest
 from rethinkdb.errors import ReqlAuthError, ReqlOpFailedError, ReqlPermissionError
 
 SYSTEM_TABLES = [
-    "cluster_config", "current_issues", "db_config", "jobs", "logs", "permissions",
+    "cluster_config", "connections", "current_issues", "db_config", "job_history", "jobs", "logs", "permissions",
     "server_config", "server_status", "stats", "table_config", "table_status", "users",
 ]
 

@@ -10,7 +10,7 @@ import pytest
 from rethinkdb.errors import ReqlOpFailedError, ReqlQueryLogicError
 
 SYSTEM_TABLES = [
-    "cluster_config", "current_issues", "db_config", "jobs", "logs", "permissions",
+    "cluster_config", "connections", "current_issues", "db_config", "job_history", "jobs", "logs", "permissions",
     "server_config", "server_status", "stats", "table_config", "table_status", "users",
 ]
 
@@ -171,7 +171,7 @@ def test_table_status_and_admin_terms(r, conn, db, server):
 
 def test_cluster_config(r, conn):
     table = sys_table(r, "cluster_config")
-    assert list(table.run(conn)) == [{"heartbeat_timeout_secs": 10, "id": "heartbeat"}]
+    assert list(table.run(conn))[0] == {"heartbeat_timeout_secs": 10, "id": "heartbeat"}
     assert table.get("heartbeat").update({"heartbeat_timeout_secs": 1}).run(conn)["first_error"] == (
         "The heartbeat timeout must be at least two seconds"
     )

@@ -105,3 +105,11 @@ CLIENT_CLOSED = "Client closed the connection."
 UNKNOWN_CAUSE = "Query terminated by an unknown cause."
 HTTP_TERMINATED = "This ReQL connection has been terminated."
 HTTP_TIMED_OUT = "HTTP ReQL query timed out after 300 seconds."
+# Beyond RethinkDB: a connection closed by deleting its `rethinkdb.connections` row,
+# and a query past its time limit (its own words, not the jobs table's: #4819).
+CLOSED_BY_CONNECTIONS = "Connection closed by the `rethinkdb.connections` table."
+TIME_LIMIT_PREFIX = "Query terminated: it exceeded its time limit of "
+
+
+def time_limit_message(seconds: float) -> str:
+    return f"{TIME_LIMIT_PREFIX}{seconds:g} seconds."

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .. import datum as D
+from ..jobs.history import ERROR, KILLED, SUCCESS, Outcome
 from ..jobs.registry import Job, JobRegistry, index_construction_id
 from ..storage import IndexMeta, StorageError, TableStore
 from ..timeslice import SLICE_SECONDS
@@ -61,6 +62,7 @@ RETRY_SECONDS = 1.0  # before index_wait restarts a build that failed
 PRIORITIES = ("normal", "low")
 CONTROL_FIELDS = ("paused", "priority")
 ROW_FIELDS = ("duration_sec", "id", "info", "servers", "type")
+DROPPED = "The index or its table was dropped."
 BAD_UPDATE = (
     "Index construction jobs accept updates of `paused` (true or false) and "
     '`priority` ("normal" or "low") only.'
@@ -164,15 +166,20 @@ class IndexBuild:
 
     # -- the build -------------------------------------------------------------
     async def run(self) -> None:
+        outcome: Outcome | None = None  # none when stopped by a shutdown: it resumes after the restart
         try:
             with self.cancel_scope:
                 await self._build()
+            outcome = Outcome(SUCCESS) if self.meta.ready else None
         except StorageError:
             pass  # the table or the index was dropped meanwhile
         except Exception as e:  # a bug: the index stays not ready, the server keeps serving
             self.builds.log.log_exception(e)
+            outcome = Outcome(ERROR, f"Unexpected exception: {e!r}")
         finally:
-            self.builds.jobs.remove(self.job)
+            if outcome is None and self.gone():
+                outcome = Outcome(KILLED, DROPPED)
+            self.builds.jobs.remove(self.job, outcome)
             self.done.set()
             self.builds.forget(self)
 
@@ -297,7 +304,7 @@ class IndexBuilds:
         if build is None:
             return
         build.cancel_scope.cancel()
-        self.jobs.remove(build.job)
+        self.jobs.remove(build.job, Outcome(KILLED, DROPPED))
         build.done.set()
 
     def renamed(self, meta: IndexMeta) -> None:

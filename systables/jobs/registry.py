@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Iterator, Protocol
 
 from .counters import RateCounter
+from .history import Outcome
 
 # Namespaces RethinkDB uses to derive stable job ids (uuid5).
 DISK_COMPACTION_NS = uuid.UUID("b8766ece-d15c-4f96-bee5-c0edacf10c9c")
@@ -52,8 +53,10 @@ class Job:
     * disk_compaction: ``{}``.
 
     ``progress`` is 0..1 for index construction and backfill.  ``on_kill``
-    interrupts the job (query jobs) and ``ended`` waits until it has stopped;
-    ``on_update`` applies a row update, returning an error message or None.
+    interrupts the job (query jobs) on behalf of a user and connection, and
+    ``ended`` waits until it has stopped; ``on_update`` applies a row update,
+    returning an error message or None.  ``stalled`` is set by the stall
+    watcher while the job's progress does not move.
     """
 
     type: str
@@ -64,10 +67,11 @@ class Job:
     info: Callable[[], dict[str, Any]] = dict
     progress: Callable[[], float] | None = None
     duration_known: bool = True
-    on_kill: Callable[[str], None] | None = None
+    on_kill: Callable[[str, str | None], None] | None = None
     ended: Callable[[], Awaitable[None]] | None = None
     on_update: Callable[[dict[str, Any]], str | None] | None = None
     cancelled: bool = False
+    stalled: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -100,6 +104,8 @@ class JobRegistry:
         self.queries_started = RateCounter()
         # Called when a job starts or ends (changefeeds on `rethinkdb.jobs` follow them).
         self.on_change: list[Callable[[], None]] = []
+        # Called with a background job that ended and how (the job history).
+        self.on_finished: list[Callable[[Job, Outcome], None]] = []
 
     def changed(self) -> None:
         for listener in self.on_change:
@@ -113,17 +119,24 @@ class JobRegistry:
         self.changed()
         return job
 
-    def remove(self, job: Job) -> None:
+    def remove(self, job: Job, outcome: Outcome | None = None) -> None:
+        """The job ended (``outcome`` says how; None when it is only
+        re-registered, e.g. under a new name, and has not ended)."""
         reports = self._jobs.get(job.key)
-        if reports is None:
+        if reports is None or not any(report is job for report in reports):
             return
-        for i, report in enumerate(reports):
-            if report is job:
-                del reports[i]
-                break
+        reports.remove(job)
         if not reports:
             del self._jobs[job.key]
+        if outcome is not None:
+            for listener in self.on_finished:
+                listener(job, outcome)
         self.changed()
+
+    def background(self) -> Iterator[Job]:
+        """Every report of a job that is not a query (those come from sources)."""
+        for reports in list(self._jobs.values()):
+            yield from [j for j in reports if not j.cancelled]
 
     def reports(self, job_type: str, job_id: str) -> list[Job]:
         """Every live report of one job (empty when there is none)."""
@@ -153,9 +166,11 @@ class JobRegistry:
     def __len__(self) -> int:
         return sum(1 for _ in self.groups())
 
-    async def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool) -> bool:
-        """Interrupt a job on behalf of ``by_user`` and wait until it has stopped,
-        so that a kill reported done did happen.
+    async def kill(self, job_type: str, job_id: str, by_user: str, is_admin: bool,
+                   by_connection: str | None = None) -> bool:
+        """Interrupt a job on behalf of ``by_user`` (on connection
+        ``by_connection``) and wait until it has stopped, so that a kill
+        reported done did happen.
 
         Returns whether a job was interrupted.  Raises JobNotInterruptible for
         job types that cannot be killed.  Unknown ids and other users' jobs
@@ -168,7 +183,7 @@ class JobRegistry:
             if job.on_kill is not None and (is_admin or job.user == by_user)
         ]
         for job in victims:
-            job.on_kill(by_user)  # type: ignore[misc]
+            job.on_kill(by_user, by_connection)  # type: ignore[misc]
         for job in victims:
             if job.ended is not None:
                 await job.ended()

@@ -18,6 +18,7 @@ Closing the connection cancels the nursery, hence every query of it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any, Awaitable, Callable, Coroutine
 
@@ -95,6 +96,7 @@ class Connection:
             data = await self._receive()
             if not data:
                 return None
+            self.session.bytes_in += len(data)
             self._events.extend(self._decoder.feed(data))
         return self._events.popleft()
 
@@ -110,6 +112,7 @@ class Connection:
     # -- dispatching ------------------------------------------------------------------
     async def _handle(self, task: ReaderTask, token: int, payload: bytes) -> None:
         session = self.session
+        session.last_query_at = time.time()
         parsed = None if len(payload) >= LARGE_PAYLOAD else session.parse(payload, deep=False)
         if parsed is None:  # large or deeply nested: parsed and compiled in a worker thread
             await self._spawn(self._run_large, token, payload)
@@ -179,7 +182,9 @@ class Connection:
         try:
             # Other running tasks (open feeds, concurrent queries) may answer in this same moment.
             others = self._concurrency - self._limiter.value > 0
-            await self._outbox.put(framing.encode_frame(token, answer), gather=others)
+            frame = framing.encode_frame(token, answer)
+            self.session.bytes_out += len(frame)
+            await self._outbox.put(frame, gather=others)
         except GONE:
             self._cancel_all()
 

@@ -62,3 +62,19 @@ async def read_limits(ctx: QueryContext, optargs: dict[str, Term]) -> BatchLimit
             raise ReqlQueryLogicError(f"max_batch_seconds is too large (got `{fmt_num(s)}`, must be less than 86400).")
         limits.max_seconds = s
     return limits
+
+
+async def read_time_limit(ctx: QueryContext, optargs: dict[str, Term], default: float | None) -> float | None:
+    """The query's ``time_limit`` in seconds (its user's ``default`` without the optarg)."""
+    t = optargs.get("time_limit")
+    if t is None:
+        return default
+    value = as_datum(await t.eval(Env(ctx)))
+    if value is None:
+        return None  # `time_limit=None` lifts the user's default
+    seconds = as_num(value)
+    if not seconds > 0:
+        raise ReqlQueryLogicError(f"time_limit must be positive (got `{fmt_num(seconds)}`).")
+    if seconds >= 31_536_000:
+        raise ReqlQueryLogicError(f"time_limit is too large (got `{fmt_num(seconds)}`, must be less than 31536000).")
+    return float(seconds)

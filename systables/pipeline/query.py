@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import enum
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 import trio
 
 from ..datum.errors import KILLED_BY_JOBS
+from ..datum.uuids import random_uuid
 from ..jobs.registry import Job
 from ..reql.pretty import print_js
 from .limits import DEFAULT_LIMITS, BatchLimits
@@ -55,7 +55,8 @@ class Query:
 
     __slots__ = (
         "token", "parsed", "term", "optargs", "ctx", "limits", "state", "stream", "pending",
-        "scope", "interrupt", "started_at", "_job", "_printed", "_lock", "_finished", "on_end", "session",
+        "scope", "interrupt", "killed_by", "time_limit", "started_at", "_job", "_printed", "_lock", "_finished",
+        "on_end", "session",
     )
 
     def __init__(self, session: Any, token: int, parsed: "ParsedQuery") -> None:
@@ -71,6 +72,8 @@ class Query:
         self.pending: list = []  # rows read from the stream but not sent yet
         self.scope: trio.CancelScope | None = None  # set while it runs
         self.interrupt: str | None = None  # why it was interrupted (kill, STOP, close...)
+        self.killed_by: dict | None = None  # {user, connection} of whoever killed it, if someone did
+        self.time_limit: float | None = None  # seconds it may live (optarg or its user's default)
         self.started_at = time.time()
         self._job: Job | None = None
         self._printed: str | None = None
@@ -126,13 +129,17 @@ class Query:
     def streaming(self) -> None:
         self.state = State.STREAMING
 
-    def end(self, state: State, *, forget: bool = True) -> None:
-        """DONE, FAILED or KILLED: close the cursor, leave the jobs table (and,
-        unless ``forget`` is false, the session: a cursor killed between two
-        batches stays there to answer its next CONTINUE)."""
+    def end(self, state: State, *, forget: bool = True, error: str | None = None) -> None:
+        """DONE, FAILED (``error`` says why) or KILLED: close the cursor, leave
+        the jobs table for the job history (and, unless ``forget`` is false,
+        the session: a cursor killed between two batches stays there to
+        answer its next CONTINUE)."""
         if self.ended:
             return
+        was_job = self.state in LIVE
         self.state = state
+        if was_job:
+            self.session.sessions.query_finished(self, error)
         if self.stream is not None:
             self.stream.close()
             self.stream = None
@@ -142,13 +149,14 @@ class Query:
         if forget and self.on_end is not None:
             self.on_end(self)
 
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: str, killed_by: dict | None = None) -> None:
         """Interrupt: a running query is cancelled at its next checkpoint; one
         that waits for CONTINUE ends now and answers ``reason`` then."""
         if self.ended:
             return
         if self.interrupt is None:
             self.interrupt = reason
+            self.killed_by = killed_by
         if self.scope is not None:
             self.scope.cancel()
         elif self.state is State.STREAMING:
@@ -161,7 +169,7 @@ class Query:
         if self._job is None:
             self._job = Job(
                 type="query",
-                id=str(uuid.uuid4()),
+                id=random_uuid(),
                 start_time=self.started_at,
                 user=self.session.user,
                 server_ids=[self.session.server_id],
@@ -179,15 +187,22 @@ class Query:
         if self._printed is None:
             self._printed = print_js(self.parsed.term)
         session = self.session
-        return {
+        info = {
             "client_address": session.peer_host,
             "client_port": session.peer_port,
+            "connection": session.id,
             "query": self._printed,
             "user": session.user,
         }
+        ctx = self.ctx
+        if ctx is not None and ctx.tables is not None:  # live costs (off only in benchmarks)
+            info["documents_read"] = ctx.docs_read
+            info["documents_written"] = ctx.docs_written
+            info["tables"] = [{"db": db, "table": table} for db, table in sorted(ctx.tables)]
+        return info
 
-    def _killed_by(self, by_user: str) -> None:
-        self.kill(KILLED_BY_JOBS)
+    def _killed_by(self, by_user: str, by_connection: str | None) -> None:
+        self.kill(KILLED_BY_JOBS, {"user": by_user, "connection": by_connection})
 
     async def wait_ended(self) -> None:
         """Until this query has stopped.  A query running without a scope of its

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import time
+import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 import trio
@@ -40,7 +41,7 @@ from ..reql.feeds import feed_notes
 from ..reql.stream import Stream
 from ..reql.term import Env, Term
 from ..timeslice import yielding_hook
-from .limits import read_limits
+from .limits import read_limits, read_time_limit
 from .query import STOP, Query, State
 from .results import atom_response, next_batch, next_feed_batch, profile_of, resolve
 
@@ -59,7 +60,7 @@ ACCEPTABLE_OPTARGS = frozenset(
     max_batch_seconds max_dist max_results method min_batch_rows multi non_atomic noreply
     nonvoting_replica_tags num_vertices overwrite page page_limit params primary_key
     primary_replica_tag profile read_mode redirects replicas result_format resume_from return_changes return_vals
-    right_bound shards squash timeout time_format unit upsert use_outdated verify wait_for""".split()
+    right_bound shards squash time_limit timeout time_format unit upsert use_outdated verify wait_for""".split()
 )
 # Global optargs an inline query may carry (the others change how it runs).
 INLINE_OPTARGS = frozenset({"db", "noreply", "profile", "read_mode", "binary_format", "time_format", "group_format"})
@@ -77,6 +78,7 @@ class Session:
         peer_port: int,
         *,
         http: bool = False,
+        protocol: str = "V1_0",
     ) -> None:
         self.services = services
         self.sessions = sessions
@@ -88,6 +90,16 @@ class Session:
         self.queries: dict[int, Query] = {}
         self.noreply_running: set[Query] = set()
         self.closed = False
+        # Its row in `rethinkdb.connections` (never an HTTP connection's secret id).
+        self.id = str(uuid.uuid4())
+        self.protocol = "http" if http else protocol
+        self.connected_at = time.time()
+        self.last_query_at: float | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        # Set by the transport: closes the connection itself (a row of
+        # `rethinkdb.connections` deleted), given the reason and who closed it.
+        self.disconnect: Callable[[str, dict], None] | None = None
         sessions.add(self)
 
     # -- requests ----------------------------------------------------------------
@@ -140,7 +152,12 @@ class Session:
         """Compile ``q`` (unless given it compiled); returns whether it may run inline."""
         raw_optargs = q.parsed.global_optargs or {}
         term, optargs, never_waits = compiled or compile_start(q.parsed.term, raw_optargs)
-        q.compiled(term, optargs, QueryContext(self.services, self.user, optargs))
+        ctx = QueryContext(self.services, self.user, optargs)
+        ctx.connection_id = self.id
+        if self.sessions.live_costs:
+            ctx.tables = set()
+        q.compiled(term, optargs, ctx)
+        q.time_limit = self.services.auth.time_limit(self.user)
         return never_waits and INLINE_OPTARGS.issuperset(raw_optargs)
 
     async def request_large(self, token: int, payload: bytes) -> bytes | None:
@@ -162,7 +179,7 @@ class Session:
             if isinstance(compiled, Exception):
                 raise compiled
             self._compile(q, compiled)  # type: ignore[arg-type]
-            q.limits = await read_limits(q.ctx, q.optargs)  # type: ignore[union-attr, arg-type]
+            await self._read_limits(q)  # type: ignore[arg-type]
         except Exception as exc:
             return self._silent(q, self._failed(q, exc))  # type: ignore[arg-type]
         if len(self.queries) >= MAX_CONCURRENT_QUERIES:
@@ -210,11 +227,16 @@ class Session:
     async def run_started(self, q: Query) -> bytes | None:
         """Run, the usual way, a query ``start_inline`` gave back."""
         try:
-            q.limits = await read_limits(q.ctx, q.optargs)  # type: ignore[arg-type]
+            await self._read_limits(q)
         except Exception as exc:
             return self._silent(q, self._failed(q, exc))
         self._register(q)
         return self._silent(q, await self._run(q, first=True))
+
+    async def _read_limits(self, q: Query) -> None:
+        """Batch limits, the array limit and the time limit from the global optargs."""
+        q.limits = await read_limits(q.ctx, q.optargs)  # type: ignore[arg-type]
+        q.time_limit = await read_time_limit(q.ctx, q.optargs, q.time_limit)  # type: ignore[arg-type]
 
     def _register(self, q: Query) -> None:
         """The query is now visible (jobs, STOP, close): it may outlive this step."""
@@ -223,6 +245,7 @@ class Session:
         if q.noreply:
             self.noreply_running.add(q)
         q.finished  # made now, so that NOREPLY_WAIT can wait for it
+        self.sessions.time_limits.watch(q)
 
     def _running(self, q: Query) -> None:
         if q.running():
@@ -321,6 +344,8 @@ class Session:
         self._forget(q)
         if reason == STOP:
             return response.EMPTY_SEQUENCE
+        if reason.startswith(E.TIME_LIMIT_PREFIX):
+            return response.time_limit_exceeded(reason)
         return response.interrupted(reason)
 
     def _profile(self, q: Query, started: float) -> Any:
@@ -329,13 +354,15 @@ class Session:
     def _failed(self, q: Query, exc: Exception) -> bytes:
         """The answer to a query that raised: its ReQL error, or (a bug) an
         internal error, logged; the server keeps serving either way."""
-        q.end(State.FAILED)
         if isinstance(exc, E.ReqlError):
-            return response.error(locate(exc))
-        if isinstance(exc, RecursionError):
-            return response.error(E.ReqlQueryLogicError("Maximum recursion depth exceeded."))
-        self.services.log.log_exception(exc)
-        return response.error(E.ReqlInternalError(f"Unexpected exception: {exc!r}"))
+            error = locate(exc)
+        elif isinstance(exc, RecursionError):
+            error = E.ReqlQueryLogicError("Maximum recursion depth exceeded.")
+        else:
+            self.services.log.log_exception(exc)
+            error = E.ReqlInternalError(f"Unexpected exception: {exc!r}")
+        q.end(State.FAILED, error=error.message)
+        return response.error(error)
 
     # -- interruption -------------------------------------------------------------
     def interrupt_token(self, token: int, reason: str) -> None:
@@ -347,11 +374,12 @@ class Session:
         for q in list(self.queries.values()):
             q.kill(reason)
 
-    def close(self, reason: str = E.CLIENT_CLOSED) -> None:
-        """Interrupt every query of this session (connection closed, expired, shutdown)."""
+    def close(self, reason: str = E.CLIENT_CLOSED, killed_by: dict | None = None) -> None:
+        """Interrupt every query of this session (connection closed, expired,
+        shutdown, its `rethinkdb.connections` row deleted by ``killed_by``)."""
         self.closed = True
         for q in list(self.queries.values()):
-            q.kill(reason)
+            q.kill(reason, killed_by)
             if q.scope is None:
                 q.end(State.KILLED)
         self.sessions.remove(self)

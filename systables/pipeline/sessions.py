@@ -1,15 +1,20 @@
 """Every live session of this server: the source of ``query`` jobs (read by
-the jobs table when it is read), the client counts ``stats`` shows, and the
-shutdown of every query in flight."""
+the jobs table when it is read), the open connections ``rethinkdb.connections``
+lists, the client counts ``stats`` shows, where finished queries go (the job
+history), their time limits, and the shutdown of every query in flight."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import trio
 
 from ..datum import errors as E
+from ..jobs.history import ERROR, KILLED, SUCCESS, JobHistory, Outcome
 from ..jobs.registry import Job
+from .query import STOP, State
+from .time_limits import TimeLimits
 
 if TYPE_CHECKING:
     from .query import Query
@@ -24,6 +29,21 @@ class Sessions:
         self.shutting_down = False
         # Called when a query starts or ends (changefeeds on `rethinkdb.jobs` follow them).
         self.on_job_change: list[Callable[[], None]] = []
+        # Called when a connection opens or closes (feeds on `rethinkdb.connections`).
+        self.on_connection_change: list[Callable[[], None]] = []
+        self.history: JobHistory | None = None  # where finished queries are recorded
+        self.time_limits = TimeLimits()
+
+    def record_to(self, history: JobHistory) -> None:
+        """Record finished queries in ``history`` (its settings say whether)."""
+        self.history = history
+
+    @property
+    def live_costs(self) -> bool:
+        """Whether query rows count documents and tables (the ``jobs`` row of
+        ``rethinkdb.cluster_config`` may turn it off)."""
+        history = self.history
+        return history is not None and history.settings.live_costs
 
     def job_changed(self) -> None:
         for listener in self.on_job_change:
@@ -31,9 +51,41 @@ class Sessions:
 
     def add(self, session: "Session") -> None:
         self._sessions.add(session)
+        self._connections_changed()
 
     def remove(self, session: "Session") -> None:
-        self._sessions.discard(session)
+        if session in self._sessions:
+            self._sessions.discard(session)
+            self._connections_changed()
+
+    def _connections_changed(self) -> None:
+        for listener in self.on_connection_change:
+            listener()
+
+    # -- `rethinkdb.connections` -------------------------------------------------------
+    def open_connections(self) -> list["Session"]:
+        return [s for s in list(self._sessions) if not s.closed]
+
+    def running_job_ids(self, session: "Session") -> list[str]:
+        return [self._job_of(q).id for q in list(session.queries.values()) if q.live]
+
+    async def wait_closed(self, session: "Session") -> None:
+        """Until every query of a closed session has stopped."""
+        for q in list(session.queries.values()):
+            await q.finished.wait()
+
+    # -- the job history ----------------------------------------------------------------
+    def query_finished(self, q: "Query", error: str | None) -> None:
+        """``q`` stopped being a job: recorded if it ran long enough or was killed."""
+        history = self.history
+        if history is None:
+            return
+        outcome = query_outcome(q, error)
+        ended = time.time()
+        if not history.wants_query(ended - q.started_at, outcome):
+            return
+        history.record("query", q.job.id, started_at=q.started_at, outcome=outcome, info=q.info(),
+                       servers=[q.session.server_id], user=q.session.user, ended_at=ended)
 
     def __iter__(self) -> Iterator["Session"]:
         return iter(list(self._sessions))
@@ -73,3 +125,13 @@ class Sessions:
             for session in list(self._sessions):
                 for q in list(session.queries.values()):
                     await q.finished.wait()
+
+
+def query_outcome(q: "Query", error: str | None) -> Outcome:
+    """How a query ended: killed (by whom, when someone did), failed or done.
+    A STOP is a client done with its cursor: a success."""
+    if q.interrupt is not None and q.interrupt != STOP:
+        return Outcome(KILLED, q.interrupt, q.killed_by, forced=q.killed_by is not None or q.interrupt.startswith(E.TIME_LIMIT_PREFIX))
+    if q.state is State.FAILED:
+        return Outcome(ERROR, error or "The query failed.")
+    return Outcome(SUCCESS)

@@ -157,6 +157,12 @@ def interrupted(message: str) -> bytes:
     return runtime_error(ErrorType.OP_INDETERMINATE, message, [])
 
 
+def time_limit_exceeded(message: str) -> bytes:
+    """A query killed by its own time limit: OP_FAILED (the limit it was given
+    did fail it, unlike a kill from outside), no location."""
+    return runtime_error(ErrorType.OP_FAILED, message, [])
+
+
 def error(exc: ReqlError, profile: Profile | None = None) -> bytes:
     """The response for a raised ``ReqlError`` of any kind."""
     if exc.response_type == ResponseType.CLIENT_ERROR:

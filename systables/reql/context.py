@@ -60,6 +60,7 @@ class QueryContext:
         "node", "log", "storage", "catalog", "admin", "auth", "jobs", "indexes", "index_functions", "counters",
         "system", "js", "feeds",
         "user", "global_optargs", "array_limit", "start_time", "_now", "docs_read", "docs_written", "query",
+        "connection_id", "tables",
     )
 
     def __init__(
@@ -93,6 +94,9 @@ class QueryContext:
         # The running query this context evaluates (the pipeline's), if any:
         # commit points ask it whether a kill arrived.
         self.query: Any = None
+        self.connection_id: str | None = None  # the client connection's id (`rethinkdb.connections`)
+        # (db, table) names the query touched, for its jobs row; None: not tracked.
+        self.tables: set[tuple[str, str]] | None = None
 
     def now(self) -> dict:
         """``r.now()`` is the same instant for the whole query, as in RethinkDB."""

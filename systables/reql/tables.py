@@ -188,6 +188,8 @@ class TableVal(Stream):
         self.identifier_format = identifier_format
         self.read_mode = read_mode
         self._scan: Stream | None = None
+        if ctx.tables is not None:  # the live costs of the query's jobs row
+            ctx.tables.add((db_name, name))
 
     # -- identity ------------------------------------------------------------
     @property

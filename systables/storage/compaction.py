@@ -21,6 +21,7 @@ from typing import Any
 import trio
 from rocksdict import CompactOptions, Rdict
 
+from ..jobs.history import SUCCESS, Outcome
 from ..jobs.registry import Job, JobRegistry, disk_compaction_id
 
 SAMPLE_INTERVAL = 0.1
@@ -215,7 +216,7 @@ class Compactor:
                 )
             )
         elif not self.active and self._job is not None:
-            self._jobs.remove(self._job)
+            self._jobs.remove(self._job, Outcome(SUCCESS))
             self._job = None
 
     def close(self) -> None:

@@ -408,19 +408,26 @@ class Storage:
 
     # --- generic metadata --------------------------------------------------------------
 
-    def put_meta(self, key: str, value: Any) -> None:
+    def put_meta(self, key: str, value: Any, *, hard: bool = True) -> None:
+        """Store a metadata record; ``hard=False`` for records (the job
+        history) that need not hold up the next answer for an fsync: they
+        reach the disk with the WAL's next sync."""
         self._check_open()
-        self._put_default(catalog.meta_key(key), codec.pack(value))
+        if hard:
+            self._put_default(catalog.meta_key(key), codec.pack(value))
+        else:
+            self._db.put(catalog.meta_key(key), codec.pack(value), self._write_opts)
 
     def get_meta(self, key: str) -> Any:
         self._check_open()
         raw = self._db.get(catalog.meta_key(key))
         return None if raw is None else codec.unpack(raw)
 
-    def delete_meta(self, key: str) -> None:
+    def delete_meta(self, key: str, *, hard: bool = True) -> None:
         self._check_open()
         self._db.delete(catalog.meta_key(key), self._write_opts)
-        self._metadata_batch = self._commit.note_write()
+        if hard:
+            self._metadata_batch = self._commit.note_write()
 
     def iter_meta(self, prefix: str) -> Iterator[tuple[str, Any]]:
         self._check_open()

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from ..jobs.counters import TableCounters
 from .base import SystemTable
 from .cluster_config import ClusterConfigTable
+from .connections import ConnectionList, ConnectionsTable
 from .current_issues import CurrentIssuesTable
 from .db_config import DbConfigTable
 from .debug_scratch import DebugScratchTable
+from .job_history import JobHistoryTable
 from .jobs import JobsTable
 from .logs import LogsTable
 from .permissions import PermissionsTable
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from ..auth import Auth
     from ..catalog import Catalog
     from ..cluster import Cluster
+    from ..jobs.history import JobHistory
     from ..jobs.registry import JobRegistry
     from ..logbook import LogBook
     from ..node import Node
@@ -51,13 +54,18 @@ class SystemTables:
         counters: TableCounters,
         clients: "ClientCounts",
         cluster: "Cluster",
+        connections: ConnectionList,
+        history: "JobHistory",
     ) -> None:
+        jobs_table = JobsTable(node, catalog, jobs, storage, log)
         backends: list[SystemTable] = [
-            ClusterConfigTable(node, catalog, storage),
-            CurrentIssuesTable(node, catalog, cluster),
+            ClusterConfigTable(node, catalog, storage, history),
+            ConnectionsTable(node, catalog, connections),
+            CurrentIssuesTable(node, catalog, cluster, jobs, jobs_table, lambda: history.settings.stalled_after_sec),
             DbConfigTable(node, catalog, storage, admin),
             DebugScratchTable(node, catalog),
-            JobsTable(node, catalog, jobs, storage, log),
+            JobHistoryTable(node, catalog, history, jobs_table),
+            jobs_table,
             LogsTable(node, catalog, log),
             PermissionsTable(node, catalog, auth, storage, self.name_of),
             ServerConfigTable(node, catalog, storage, log, cluster),

@@ -97,9 +97,16 @@ class JobsTable(SystemTable):
         except Exception as e:  # a reporter's bug must not take the whole table down
             self.log.log_exception(e)
             return None
-        if first.type == "index_construction":
+        if any(j.stalled for j in reports):  # the stall watcher's verdict (beyond RethinkDB)
+            raw["phase"] = "stalled"
+        return self.render_info(first.type, raw, reports, fmt)
+
+    def render_info(self, job_type: str, raw: dict, reports: list[Job], fmt: str) -> dict | None:
+        """A job's ``info`` with ids rendered (``identifier_format``); None
+        when it names what no longer exists.  Also renders job_history's."""
+        if job_type == "index_construction":
             return self.table_info(raw, reports, fmt)
-        if first.type == "backfill":
+        if job_type == "backfill":
             info = self.table_info(raw, reports, fmt)
             if info is None:
                 return None
@@ -130,7 +137,7 @@ class JobsTable(SystemTable):
         if parsed is None:
             return None  # RethinkDB accepts deleting a malformed key (nothing happens)
         try:
-            await self.jobs.kill(parsed[0], parsed[1], ctx.user, ctx.user == ADMIN)
+            await self.jobs.kill(parsed[0], parsed[1], ctx.user, ctx.user == ADMIN, ctx.connection_id)
         except JobNotInterruptible as e:
             return str(e)
         return None

@@ -115,6 +115,7 @@ class HttpConnections:
         conn_id = secrets.token_urlsafe(16)
         session = Session(self.services, self.sessions, HTTP_USER, peer_host, peer_port, http=True)
         conn = HttpConnection(conn_id, session, trio.current_time(), peer_host)
+        session.disconnect = lambda reason, by: self.close(conn_id, reason, by)
         self._by_id[conn_id] = conn
         self._per_address[peer_host] = self._per_address.get(peer_host, 0) + 1
         return conn
@@ -126,14 +127,14 @@ class HttpConnections:
             conn.last_access = trio.current_time()
         return conn
 
-    def close(self, conn_id: str, reason: str = E.HTTP_TERMINATED) -> None:
+    def close(self, conn_id: str, reason: str = E.HTTP_TERMINATED, killed_by: dict | None = None) -> None:
         conn = self._by_id.pop(conn_id, None)
         if conn is not None:
             left = self._per_address.pop(conn.peer_host, 1) - 1
             if left:
                 self._per_address[conn.peer_host] = left
             conn.closed_reason = reason
-            conn.session.close(reason)
+            conn.session.close(reason, killed_by)
 
     def close_all(self, reason: str) -> None:
         for conn_id in list(self._by_id):
@@ -176,8 +177,12 @@ async def send_plain(send: Send, status: int, text: str, content_type: bytes = b
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_frame(send: Send, token: int, response: bytes) -> None:
+async def send_frame(send: Send, token: int, response: bytes, session: Session | None = None) -> None:
+    """Send one response frame, counted in ``session``'s ``bytes_out`` before
+    it leaves (a client that has read it may look at its connection's row)."""
     body = encode_frame(token, response)
+    if session is not None:
+        session.bytes_out += len(body)
     headers = [(b"content-type", b"application/octet-stream"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -333,9 +338,12 @@ class ReqlHttpEndpoint:
             # Nothing could tell the page a noreply query failed; RethinkDB refuses them.
             await send_plain(send, 400, NOREPLY_REFUSED)
             return
+        session = conn.session
+        session.bytes_in += len(request)
+        session.last_query_at = time.time()
         response = await self._run(conn, token, payload, parsed.type, receive)
         if response is not None:
-            await send_frame(send, token, response)
+            await send_frame(send, token, response, session)
 
     async def _run(self, conn: HttpConnection, token: int, payload: bytes,
                    query_type: QueryType, receive: Receive) -> bytes | None:

@@ -12,7 +12,6 @@ what it has queued and releases what it holds, so writers never deadlock.
 
 from __future__ import annotations
 
-import os
 from typing import Any, AsyncIterator
 
 
@@ -20,6 +19,7 @@ from ... import datum as D
 from ...timeslice import yield_now
 from ...datum.errors import ReqlError, ReqlInterrupted, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
+from ...datum.uuids import random_uuid
 from ...system.base import RowChange
 from ..seq import seq_of, typed_error
 from ..stream import Stream
@@ -434,29 +434,6 @@ class KeyGenerator:
 
     def __contains__(self, key: object) -> bool:
         return key in self.issued
-
-
-_uuid_pool: list[str] = []
-UUID_BATCH = 64
-
-
-def random_uuid() -> str:
-    """Drawn 64 at a time from the OS and formatted by hand: a fraction of the
-    cost of ``str(uuid.uuid4())``, which shows on bulk inserts."""
-    if not _uuid_pool:
-        _uuid_pool.extend(random_uuids(UUID_BATCH))
-    return _uuid_pool.pop()
-
-
-def random_uuids(n: int) -> list[str]:
-    raw = bytearray(os.urandom(16 * n))
-    out = []
-    for i in range(0, 16 * n, 16):
-        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40  # version 4
-        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = raw[i:i + 16].hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
 
 
 async def doc_batches(v: Any, at: Any) -> AsyncIterator[list]:
