@@ -20,9 +20,9 @@ class RecordingRegistry(JobRegistry):
         self.events.append(("add", job, time.monotonic()))
         return super().add(job)
 
-    def remove(self, job: Job) -> None:
+    def remove(self, job: Job, outcome: Any = None) -> None:
         self.events.append(("remove", job, time.monotonic()))
-        super().remove(job)
+        super().remove(job, outcome)
 
 
 def new_table(store: Storage) -> TableStore:
