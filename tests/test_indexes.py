@@ -76,6 +76,12 @@ def test_system_tables_have_no_indexes(r, conn):
         jobs.index_drop("x").run(conn)
     with pytest.raises(ReqlOpFailedError, match="Index `x` was not found on table `rethinkdb.jobs`"):
         jobs.index_wait("x").run(conn)
+    # As RethinkDB 2.4.4 answers: the first missing name in name order, and a
+    # rename names the old index alone.
+    with pytest.raises(ReqlOpFailedError, match="^Index `a` was not found on table `rethinkdb.jobs` in:"):
+        jobs.index_status("b", "a").run(conn)
+    with pytest.raises(ReqlOpFailedError, match="^Index `b` does not exist on table `rethinkdb.jobs`"):
+        jobs.index_rename("b", "c").run(conn)
 
 
 def test_rename_with_and_without_overwrite(r, conn, tbl):

@@ -34,7 +34,7 @@ def check_resumable(tables: list[TableVal], limit: bool, at: Any) -> None:
     """Refuse feeds whose notifications cannot carry one table's log position."""
     if limit:
         raise ReqlQueryLogicError(NOT_ON_LIMIT, at)
-    if any(t.system is not None for t in tables):
+    if any(t.computed_rows for t in tables):
         raise ReqlQueryLogicError(NOT_ON_SYSTEM, at)
     if len({t.id for t in tables}) > 1:
         raise ReqlQueryLogicError(ONE_TABLE, at)

@@ -376,11 +376,7 @@ def _values_of(source: RangeSource, at: Any = None) -> Callable[[dict], list]:
         meta = table.check_index_usable(source.index)
     except ReqlError as e:
         raise e.at(at)
-    fn = table.store.index_function(source.index)
-    if fn is None and meta is not None:
-        fn = table.ctx.index_functions.for_index(table.store.meta, meta)
-        table.store.set_index_function(source.index, fn)
-    return fn  # type: ignore[return-value]
+    return table.index_function(meta)  # type: ignore[no-any-return]
 
 
 def _bounds_test(source: RangeSource, values: Callable[[dict], list]) -> Callable[[dict], bool]:
@@ -476,7 +472,7 @@ def _on_system_table(source: Source) -> bool:
     if isinstance(source, UnionSource):
         return any(_on_system_table(p) for p in source.parts)
     table = source.range.table if isinstance(source, LimitSource) else source.table
-    return table.system is not None
+    return table.computed_rows  # a system table's: found by re-reading them
 
 
 def _subscribe_system(hub: SystemFeeds, source: Source, options: FeedOptions, at: Any) -> "FeedStream":

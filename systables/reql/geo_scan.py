@@ -21,7 +21,6 @@ from ..geo.geodesic import Ellipsoid
 from ..geo.index import GeoIndexFunction, KeyRange
 from ..geo.nearest import Rings
 from ..geo.shapes import S2Point, Shape
-from ..indexes.definition import function_of
 from ..storage import IndexMeta
 from ..timeslice import SLICE_SECONDS
 from .stream import Pacer, Stream
@@ -30,12 +29,7 @@ from .tables import TableVal
 
 def geo_function(table: TableVal, meta: IndexMeta) -> GeoIndexFunction:
     """The index's function (compiled now if no write has needed it since a restart)."""
-    fn = table.store.index_function(meta.name)
-    if isinstance(fn, GeoIndexFunction):
-        return fn
-    fn = table.ctx.index_functions.compile(function_of(meta), meta.multi, meta.geo)
-    table.store.set_index_function(meta.name, fn)
-    return fn  # type: ignore[return-value]
+    return table.index_function(meta)  # type: ignore[no-any-return]
 
 
 class GeoPacer(Pacer):

@@ -1,5 +1,6 @@
-"""Tables as the evaluator sees them: one class for user tables (backed by the
-storage engine) and system tables (backed by a ``system`` backend).
+"""Tables as the evaluator sees them: one interface, ``TableVal``, for user
+tables (``StoredTableVal``, backed by the storage engine) and system tables
+(``SystemTableVal``, backed by a ``system`` backend).
 
 A ``TableVal`` is itself a stream (a full scan, in primary-key order) and a
 selection (its rows can be updated/deleted).  Table slices (``between``,
@@ -10,15 +11,21 @@ bounds and ordering, so that they can be narrowed further and described by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from .. import datum as D
 from ..datum.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 from ..storage import BadKeyType, KeyTooLong
+from ..catalog import SYSTEM_DB, SYSTEM_DB_ID
 from ..storage.keys import check_pk
+from .row_writers import RowWriter, StoredRows, SystemRows
 from .stream import Pacer, Stream
 
 if TYPE_CHECKING:
+    from typing import Mapping
+
+    from ..storage.catalog import IndexMeta
+    from ..storage.table import TableStore
     from ..system.base import RowChange
     from .context import QueryContext
 
@@ -164,8 +171,26 @@ def check_primary_key(key: Any, at: Any = None) -> Any:
 # ---------------------------------------------------------------------------
 
 class TableVal(Stream):
+    """A table as a query holds it: one interface for user tables
+    (``StoredTableVal``, backed by the storage engine) and system tables
+    (``SystemTableVal``, backed by a ``systables.system`` backend), so that
+    terms ask the table rather than branch on which kind they hold.
+
+    What differs between the two kinds is here, in one place: reads
+    (``get``, ``scan``, ``count``), indexes (``index_names``,
+    ``check_index_usable``), writes (``row_writer``), and what only a stored
+    table has (``stored``, for the terms that need one, with the error they
+    give on a system table)."""
+
     type_name = "TABLE"
     typeof_name = "TABLE"
+    # What RethinkDB does differently on its artificial tables:
+    validates_primary_keys = True  # get_all(key) checks the key's type first
+    has_write_hooks = True
+    # Rows computed when read, not stored: no change log (feeds re-read them
+    # and cannot resume), no storage order of their own to stream them in.
+    computed_rows = False
+    default_durability = "soft"
 
     def __init__(
         self,
@@ -174,8 +199,6 @@ class TableVal(Stream):
         db_id: str,
         name: str,
         *,
-        store: Any = None,
-        system: SystemBackend | None = None,
         identifier_format: str = "name",
         read_mode: str = "single",
     ) -> None:
@@ -183,8 +206,6 @@ class TableVal(Stream):
         self.db_name = db_name
         self.db_id = db_id
         self.name = name
-        self.store = store
-        self.system = system
         self.identifier_format = identifier_format
         self.read_mode = read_mode
         self._scan: Stream | None = None
@@ -198,11 +219,11 @@ class TableVal(Stream):
 
     @property
     def id(self) -> str:
-        return self.store.meta.id if self.store is not None else self.system.id  # type: ignore[union-attr]
+        raise NotImplementedError
 
     @property
     def primary_key(self) -> str:
-        return self.store.meta.primary_key if self.store is not None else self.system.primary_key  # type: ignore[union-attr]
+        raise NotImplementedError
 
     @property
     def qualified_name(self) -> str:
@@ -211,22 +232,22 @@ class TableVal(Stream):
     def describe(self) -> str:
         return f'table("{self.name}")'
 
+    # -- what only a stored table has --------------------------------------
+    def stored(self, refusal: Callable[[], Exception]) -> "TableStore":
+        """The table's store, for a term that needs one; ``refusal()`` is
+        raised on a system table, which has none."""
+        raise NotImplementedError
+
     # -- reads ---------------------------------------------------------------
     def note_read(self, n: int) -> None:
-        """Count documents read: the query's total, and the table's ``stats``."""
+        """Count documents read: the query's total (and the table's ``stats``)."""
         self.ctx.docs_read += n
-        if self.store is not None:
-            self.ctx.counters.note_read(self.store.meta.id, n)
 
     def get(self, key: Any) -> dict | None:
         """The row with primary key ``key``; invalid keys raise RethinkDB's errors."""
-        self.note_read(1)
-        if self.system is not None:
-            return self.system.get(self.ctx, key, self.identifier_format)
-        check_primary_key(key)
-        if contains_minmax(key):
-            return None  # r.minval / r.maxval name no row
-        return self.store.get(key)
+        raise NotImplementedError
+
+    scan_class: type["TableSlice"]
 
     def scan(
         self,
@@ -239,8 +260,7 @@ class TableVal(Stream):
         typeof_name: str = "TABLE_SLICE",
         sorting: str | None = None,
     ) -> "TableSlice":
-        cls = SystemScan if self.system is not None else TableScan
-        return cls(self, self.primary_key, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
+        return self.scan_class(self, self.primary_key, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
 
     def index_scan(
         self,
@@ -259,12 +279,99 @@ class TableVal(Stream):
         # The index is checked when first read, as RethinkDB does: `between(.., index=x).info()` works for any x.
         return IndexScan(self, index, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
 
+    def index_metas(self) -> "Mapping[str, IndexMeta]":
+        """The table's secondary indexes, by name (ready or not)."""
+        raise NotImplementedError
+
+    def index_names(self) -> list[str]:
+        return sorted(self.index_metas())
+
+    def index_function(self, meta: "IndexMeta") -> Any:
+        """The function of an index ``check_index_usable`` accepted."""
+        raise NotImplementedError
+
+    @property
+    def dropped(self) -> bool:
+        """Whether the table was dropped since the query opened it."""
+        return False
+
     def check_index_usable(self, index: str, *, geo: bool = False) -> Any:
         """The index's metadata if a query may read it; a geo index only
         serves the geo terms (``geo=True``)."""
-        if self.system is not None:
-            # RethinkDB's artificial tables word this one without a final period.
-            raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`")
+        raise NotImplementedError
+
+    async def next_batch(self) -> list | None:
+        if self._scan is None:
+            self._scan = self.scan(typeof_name="TABLE")
+        return await self._scan.next_batch()
+
+    def close(self) -> None:
+        if self._scan is not None:
+            self._scan.close()
+
+    async def count(self) -> int:
+        raise NotImplementedError
+
+    # -- writes --------------------------------------------------------------
+    def row_writer(self, durability: str, autogenerated: set[str]) -> "RowWriter":
+        """What a write term reads rows through and hands their new values to
+        (``autogenerated``: the keys the write made up, filled as it goes)."""
+        raise NotImplementedError
+
+
+class StoredTableVal(TableVal):
+    """A user table: its rows, indexes and counts are the storage engine's."""
+
+    def __init__(self, ctx: "QueryContext", db_name: str, db_id: str, name: str, store: "TableStore", **kw: Any) -> None:
+        self.store = store
+        super().__init__(ctx, db_name, db_id, name, **kw)
+
+    @property
+    def id(self) -> str:
+        return self.store.meta.id
+
+    @property
+    def primary_key(self) -> str:
+        return self.store.meta.primary_key
+
+    @property
+    def default_durability(self) -> str:  # type: ignore[override]
+        return self.store.meta.durability
+
+    def stored(self, refusal: Callable[[], Exception]) -> "TableStore":
+        return self.store
+
+    def note_read(self, n: int) -> None:
+        self.ctx.docs_read += n
+        self.ctx.counters.note_read(self.store.meta.id, n)
+
+    def get(self, key: Any) -> dict | None:
+        self.note_read(1)
+        check_primary_key(key)
+        if contains_minmax(key):
+            return None  # r.minval / r.maxval name no row
+        return self.store.get(key)
+
+    @property
+    def scan_class(self) -> type["TableSlice"]:  # type: ignore[override]
+        return TableScan
+
+    def index_metas(self) -> "Mapping[str, IndexMeta]":
+        return self.store.meta.indexes
+
+    @property
+    def dropped(self) -> bool:
+        return self.store.dropped
+
+    def index_function(self, meta: "IndexMeta") -> Any:
+        # Compiled now if no write has needed it since a restart.
+        fn = self.store.index_function(meta.name)
+        if fn is None:
+            fn = self.ctx.index_functions.for_index(self.store.meta, meta)
+            self.store.set_index_function(meta.name, fn)
+        return fn
+
+    def check_index_usable(self, index: str, *, geo: bool = False) -> Any:
         meta = self.store.meta.indexes.get(index)
         if meta is None:
             raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`.")
@@ -278,20 +385,59 @@ class TableVal(Stream):
             )
         return meta
 
-    async def next_batch(self) -> list | None:
-        if self._scan is None:
-            self._scan = self.scan(typeof_name="TABLE")
-        return await self._scan.next_batch()
-
-    def close(self) -> None:
-        if self._scan is not None:
-            self._scan.close()
-
     async def count(self) -> int:
-        if self.system is not None:
-            return len(self.system.rows(self.ctx, self.identifier_format))
         # The store keeps an exact per-table count inside every write batch.
         return self.store.count()
+
+    def row_writer(self, durability: str, autogenerated: set[str]) -> "RowWriter":
+        return StoredRows(self.ctx, self.store, durability, autogenerated)
+
+
+class SystemTableVal(TableVal):
+    """A table of the ``rethinkdb`` database: rows computed live by its backend."""
+
+    validates_primary_keys = False
+    has_write_hooks = False
+    computed_rows = True
+
+    def __init__(self, ctx: "QueryContext", name: str, system: SystemBackend, **kw: Any) -> None:
+        self.system = system
+        super().__init__(ctx, SYSTEM_DB, SYSTEM_DB_ID, name, **kw)
+
+    @property
+    def id(self) -> str:
+        return self.system.id
+
+    @property
+    def primary_key(self) -> str:
+        return self.system.primary_key
+
+    def stored(self, refusal: Callable[[], Exception]) -> "TableStore":
+        raise refusal()
+
+    def get(self, key: Any) -> dict | None:
+        self.note_read(1)
+        return self.system.get(self.ctx, key, self.identifier_format)
+
+    @property
+    def scan_class(self) -> type["TableSlice"]:  # type: ignore[override]
+        return SystemScan
+
+    def rows(self) -> list[dict]:
+        return self.system.rows(self.ctx, self.identifier_format)
+
+    def index_metas(self) -> "Mapping[str, IndexMeta]":
+        return {}
+
+    def check_index_usable(self, index: str, *, geo: bool = False) -> Any:
+        # RethinkDB's artificial tables word this one without a final period.
+        raise ReqlOpFailedError(f"Index `{index}` was not found on table `{self.qualified_name}`")
+
+    async def count(self) -> int:
+        return len(self.rows())
+
+    def row_writer(self, durability: str, autogenerated: set[str]) -> "RowWriter":
+        return SystemRows(self.ctx, self.system, self.identifier_format, autogenerated)
 
 
 class TableSlice(Stream):
@@ -440,7 +586,7 @@ class SystemScan(TableSlice):
         if self._rows is not None or self._done:
             return None
         pk = self.table.primary_key
-        rows = self.table.system.rows(self.table.ctx, self.table.identifier_format)  # type: ignore[union-attr]
+        rows = self.table.rows()  # type: ignore[attr-defined]  # a SystemTableVal's
         if self.lo is not None or self.hi is not None:
             rows = [r for r in rows if in_range(r.get(pk), self.lo, self.hi, self.lo_open, self.hi_open)]
         rows.sort(key=lambda r: D.SortKey(r.get(pk)), reverse=self.reverse)

@@ -22,7 +22,7 @@ from ...auth import (
 )
 from ...datum.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..tables import TableVal
+from ..tables import SystemTableVal, TableVal
 from ..term import MISSING, Env, Term, as_str, term
 from ..values import DbVal, SingleSelection
 from .db_table import AdminTerm, option_term, table_arg
@@ -37,7 +37,7 @@ REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase")
 def system_table(env: Env, name: str, identifier_format: str = "name") -> TableVal:
     """A system table reached through an admin term (no read check: the term checks)."""
     backend = env.ctx.system.get(name)
-    return TableVal(env.ctx, C.SYSTEM_DB, C.SYSTEM_DB_ID, name, system=backend, identifier_format=identifier_format)
+    return SystemTableVal(env.ctx, name, backend, identifier_format=identifier_format)
 
 
 def require(env: Env, perm: str, db_id: str | None = None, table_id: str | None = None, at: Any = None) -> None:
@@ -76,8 +76,7 @@ class Config(AdminTerm):
             db = db_meta(env, target, self)
             require(env, "config", db.id, at=self)
             return selection_of(system_table(env, "db_config"), db.id)
-        if target.system is not None:
-            raise ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self)
+        target.stored(lambda: ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self))
         require(env, "config", target.db_id, target.id, self)
         return selection_of(system_table(env, "table_config"), target.id)
 
@@ -86,8 +85,7 @@ class Config(AdminTerm):
 class Status(AdminTerm):
     async def eval(self, env: Env) -> SingleSelection:
         table = table_arg(await self.args[0].eval(env), self.args[0])
-        if table.system is not None:
-            raise ReqlOpFailedError(SPECIAL_STATUS, self)
+        table.stored(lambda: ReqlOpFailedError(SPECIAL_STATUS, self))
         return selection_of(system_table(env, "table_status"), table.id)
 
 
@@ -137,8 +135,7 @@ class Reconfigure(AdminTerm):
         for name in ("shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags"):
             if self.has_opt(env, name):
                 raise ReqlQueryLogicError("In emergency repair mode, you can't specify shards, replicas, etc.", self)
-        if target.system is not None:
-            raise ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self)
+        target.stored(lambda: ReqlOpFailedError(SPECIAL_TABLE_CONFIG, self))
         require(env, "config", target.db_id, target.id, self)
         # Every replica of a single server's table is here: nothing to repair.
         raise ReqlOpFailedError("This table doesn't need to be repaired.", self)
@@ -182,8 +179,7 @@ class Rebalance(AdminTerm):
             require(env, "config", db.id, at=self)
             tables = ctx.catalog.tables_of(db.id)
         else:
-            if target.system is not None:
-                raise ReqlOpFailedError(SPECIAL_REBALANCE, self)
+            target.stored(lambda: ReqlOpFailedError(SPECIAL_REBALANCE, self))
             require(env, "config", target.db_id, target.id, self)
             tables = [ctx.storage.tables[target.id]]
         # One store per table: shards are already balanced.  RethinkDB reports

@@ -528,7 +528,7 @@ def distinct_rows_of_table(src: Any) -> Stream | None:
     """A table's rows are distinct already: RethinkDB streams a table, or a
     slice of it on its primary key, in primary key order (the slice's own
     order if it has one), with no array limit.  None for other sequences."""
-    if isinstance(src, TableVal) and src.store is not None:
+    if isinstance(src, TableVal) and not src.computed_rows:
         src = src.index_scan(src.primary_key)
     if isinstance(src, TableSlice) and src.index == src.table.primary_key:
         return BatchMapStream(src, same_rows)  # a plain STREAM, no longer a selection, as in RethinkDB
@@ -600,9 +600,9 @@ def _field_of(name: str) -> Callable[[Any], Awaitable[Any]]:
 async def distinct_computed(env: Env, src: Stream, index: str, at: Any) -> list:
     """Distinct index values of the rows of a slice taken on another index."""
     table = src.table
-    fn = None if index == table.primary_key else table.store.index_function(index)
-    if fn is None and index != table.primary_key:
-        table.check_index_usable(index)
+    fn = None
+    if index != table.primary_key:
+        fn = table.index_function(table.check_index_usable(index))
     acc = DistinctAcc()
     for doc in await to_list(env, src, at):
         for v in ([doc[index]] if fn is None else fn(doc)):

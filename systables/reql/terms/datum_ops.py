@@ -234,10 +234,7 @@ def db_info(name: str, db_id: Any) -> dict:
 
 
 async def table_info(t: TableVal) -> dict:
-    if t.system is not None:
-        indexes: list = []
-    else:
-        indexes = sorted(t.store.meta.indexes)
+    indexes = t.index_names()
     return {
         "type": "TABLE",
         "name": t.name,

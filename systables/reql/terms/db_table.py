@@ -11,7 +11,7 @@ from ...datum.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError,
 from ...datum.ql2 import TermType as T
 from ...geo.pseudo import is_geometry
 from ..stream import ChainStream, GeneratorStream, Stream
-from ..tables import PRIMARY, SECONDARY, TableSlice, TableVal, check_identifier_format, contains_minmax, key_error
+from ..tables import PRIMARY, SECONDARY, StoredTableVal, SystemTableVal, TableSlice, TableVal, check_identifier_format, contains_minmax, key_error
 from ..term import MISSING, Env, Term, as_num, as_str, bound_is_open, term
 from ..values import DbVal, SingleSelection, Val
 
@@ -101,13 +101,13 @@ def open_table(env: Env, db: DbVal, name: str, ident: str = "name", read_mode: s
         if backend is None:
             raise ReqlOpFailedError(f"Table `{C.SYSTEM_DB}.{name}` does not exist.", at)
         ctx.auth.require(env.ctx.user, "read", C.SYSTEM_DB_ID, backend.id)
-        return TableVal(env.ctx, C.SYSTEM_DB, C.SYSTEM_DB_ID, name, system=backend, identifier_format=ident)
+        return SystemTableVal(env.ctx, name, backend, identifier_format=ident)
     db_id = db.id or ctx.catalog.require_db(db.name).id
     if db_id not in ctx.storage.dbs:
         raise ReqlOpFailedError(f"Database `{db.name}` does not exist.", at)
     meta = ctx.catalog.require_table(db.name, db_id, name)
     ctx.auth.require(env.ctx.user, "read", db_id, meta.id)
-    return TableVal(env.ctx, db.name, db_id, name, store=ctx.storage.table(meta.id), identifier_format=ident, read_mode=read_mode)
+    return StoredTableVal(env.ctx, db.name, db_id, name, ctx.storage.table(meta.id), identifier_format=ident, read_mode=read_mode)
 
 
 @term(T.GET)
@@ -132,7 +132,7 @@ class GetAll(Term):
         index = await index_opt(self, env, table.primary_key)
         kind = PRIMARY if index == table.primary_key else SECONDARY
         for k in keys:
-            if table.system is None or kind == SECONDARY:
+            if table.validates_primary_keys or kind == SECONDARY:
                 err = key_error(k, kind, self)
                 if err is not None:
                     raise err
@@ -335,9 +335,8 @@ class Sync(AdminTerm):
     async def eval(self, env: Env) -> dict:
         v = await self.args[0].eval(env)
         table = table_arg(v, self.args[0])
-        if table.system is not None:
-            raise ReqlOpFailedError("Artificial tables don't support `sync()`.", self)
-        await table.store.commit("hard")
+        store = table.stored(lambda: ReqlOpFailedError("Artificial tables don't support `sync()`.", self))
+        await store.commit("hard")
         return {"synced": 1}
 
 
@@ -370,6 +369,5 @@ class Wait(AdminTerm):
             dbm = env.ctx.catalog.require_db(target.name)
             return {"ready": len(env.ctx.catalog.tables_of(dbm.id))}
         table = table_arg(target, self.args[0])
-        if table.system is not None:
-            raise ReqlOpFailedError(special, self)
+        table.stored(lambda: ReqlOpFailedError(special, self))
         return {"ready": 1}

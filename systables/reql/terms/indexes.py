@@ -9,7 +9,7 @@ backtrace; argument errors are QUERY_LOGIC.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import datum as D
 from ...datum.errors import ReqlOpFailedError, ReqlQueryLogicError
@@ -29,6 +29,9 @@ from ..term import Env, Term, as_bool, as_func, term
 from .basic import Const, Datum, MakeObject, Spliced
 from .db_table import table_arg
 from .geo import check_index_function
+
+if TYPE_CHECKING:
+    from ...storage.table import TableStore
 
 SYSTEM_CREATE = "Database `rethinkdb` is special; you can't create secondary indexes on the tables in it."
 
@@ -69,10 +72,8 @@ class IndexCreate(IndexTerm):
         name = await self.arg_str(env, 1)
         check_not_primary_key(name, table)
         func, multi, geo = await self.definition(env)
-        if table.system is not None:
-            raise ReqlOpFailedError(SYSTEM_CREATE)
+        store = table.stored(lambda: ReqlOpFailedError(SYSTEM_CREATE))
         self.require_config(env, table)
-        store = table.store
         if name in store.meta.indexes:
             raise ReqlOpFailedError(f"Index `{name}` already exists on table `{table.qualified_name}`.")
         fn = env.ctx.index_functions.compile(func, multi, geo)
@@ -114,13 +115,12 @@ class IndexDrop(IndexTerm):
     async def eval(self, env: Env) -> dict:
         table = await self.table(env)
         name = await self.arg_str(env, 1)
-        if table.system is not None:
-            raise does_not_exist(name, table)
+        store = table.stored(lambda: does_not_exist(name, table))  # a system table has no index to drop
         self.require_config(env, table)
-        meta = table.store.meta.indexes.get(name)
+        meta = store.meta.indexes.get(name)
         if meta is None:
             raise does_not_exist(name, table)
-        table.store.drop_index(name)
+        store.drop_index(name)
         env.ctx.indexes.stop(meta)
         return {"dropped": 1}
 
@@ -129,9 +129,7 @@ class IndexDrop(IndexTerm):
 class IndexList(IndexTerm):
     async def eval(self, env: Env) -> list:
         table = await self.table(env)
-        if table.system is not None:
-            return []
-        return sorted(table.store.meta.indexes)
+        return table.index_names()
 
 
 @term(T.INDEX_RENAME)
@@ -143,10 +141,9 @@ class IndexRename(IndexTerm):
         overwrite = as_bool(await self.opt_datum(env, "overwrite", False))
         check_not_primary_key(old, table)
         check_not_primary_key(new, table)
-        if table.system is not None:
-            raise does_not_exist(old, table)
+        store = table.stored(lambda: does_not_exist(old, table))  # a system table has no index to rename
         self.require_config(env, table)
-        indexes = table.store.meta.indexes
+        indexes = table.index_metas()
         if not overwrite and (old not in indexes or (new in indexes and new != old)):
             # RethinkDB checks both at once without overwrite, and says so
             raise ReqlOpFailedError(
@@ -156,15 +153,15 @@ class IndexRename(IndexTerm):
             raise does_not_exist(old, table)
         if old == new:
             return {"renamed": 0}
-        self.rename(env, table, old, new)
+        self.rename(env, store, old, new)
         return {"renamed": 1}
 
     @staticmethod
-    def rename(env: Env, table: TableVal, old: str, new: str) -> None:
+    def rename(env: Env, store: "TableStore", old: str, new: str) -> None:
         builds = env.ctx.indexes
-        replaced = table.store.meta.indexes.get(new)
-        meta = table.store.meta.indexes[old]
-        table.store.rename_index(old, new, overwrite=True)
+        replaced = store.meta.indexes.get(new)
+        meta = store.meta.indexes[old]
+        store.rename_index(old, new, overwrite=True)
         if replaced is not None:
             builds.stop(replaced)
         builds.renamed(meta)
@@ -175,11 +172,7 @@ class IndexStatusTerm(IndexTerm):
 
     async def selected(self, env: Env, table: TableVal) -> list[IndexMeta]:
         names = await self.names(env)
-        if table.system is not None:
-            if names:
-                raise not_found(names[0], table)
-            return []
-        indexes = table.store.meta.indexes
+        indexes = table.index_metas()
         for name in sorted(names):  # RethinkDB names the first missing one in name order
             if name not in indexes:
                 raise not_found(name, table)
@@ -214,12 +207,13 @@ class IndexWait(IndexStatusTerm):
     async def eval(self, env: Env) -> list:
         table = await self.table(env)
         while True:
-            if table.store is not None and table.store.dropped:
+            if table.dropped:
                 raise ReqlOpFailedError(f"Table `{table.qualified_name}` does not exist.")
             metas = await self.selected(env, table)
             if all(meta.ready for meta in metas):
                 return [self.status(env, meta) for meta in metas]
-            await env.ctx.indexes.wait_ready(table.store, metas)
+            # Only a stored table has indexes, hence indexes not ready.
+            await env.ctx.indexes.wait_ready(table.stored(lambda: AssertionError("no index")), metas)
 
 
 def term_to_wire(term: Term) -> Any:

@@ -55,7 +55,7 @@ def stored_hook(env: Env, function_wire: Any) -> dict:
 class GetWriteHook(AdminTerm):
     async def eval(self, env: Env) -> Any:
         table = table_arg(await self.args[0].eval(env), self.args[0])
-        if table.system is not None:
+        if not table.has_write_hooks:
             return None
         require_config(env, table, self)
         return env.ctx.catalog.write_hooks.row(table.id)
@@ -65,8 +65,7 @@ class GetWriteHook(AdminTerm):
 class SetWriteHook(AdminTerm):
     async def eval(self, env: Env) -> dict:
         table = table_arg(await self.args[0].eval(env), self.args[0])
-        if table.system is not None:
-            raise ReqlOpFailedError(SPECIAL_TABLE, self)
+        table.stored(lambda: ReqlOpFailedError(SPECIAL_TABLE, self))
         value = await self.args[1].eval(env)
         hook = None if value is None else stored_hook(env, self.function_wire(value))
         require_config(env, table, self)
@@ -157,7 +156,7 @@ async def hook_for(t: Term, env: Env, table: TableVal) -> ActiveHook | None:
     """The hook a write term runs on ``table``: none for system tables, nor
     with ``ignore_write_hook=True``."""
     ignore = await t.opt_datum(env, "ignore_write_hook", False)
-    if table.system is not None or table.store is None:
+    if not table.has_write_hooks:
         return None
     if ignore is not None and ignore is not False:
         may_ignore_hooks(env, table, t)
