@@ -11,7 +11,7 @@ bounds and ordering, so that they can be narrowed further and described by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import datum as D
 from ..datum.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
@@ -26,26 +26,12 @@ if TYPE_CHECKING:
 
     from ..storage.catalog import IndexMeta
     from ..storage.table import TableStore
-    from ..system.base import RowChange
+    from ..system.base import SystemTable
     from .context import QueryContext
 
 UNORDERED, ASCENDING, DESCENDING = "UNORDERED", "ASCENDING", "DESCENDING"
 GEOMETRY_KEY = "Cannot use a geometry value as a key value in a primary or non-geospatial secondary index."
 MAX_KEY_CHARS = 127  # RethinkDB's limit on a primary key's internal string, minus its type letter
-
-
-class SystemBackend(Protocol):
-    """What a system table implements (see systables/system/)."""
-
-    name: str
-    primary_key: str
-
-    def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]: ...
-
-    def get(self, ctx: "QueryContext", key: Any, identifier_format: str) -> dict | None: ...
-
-    async def write(self, row: "RowChange") -> str | None:
-        """Apply one row's change; None, or the message the write summary reports."""
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +386,7 @@ class SystemTableVal(TableVal):
     has_write_hooks = False
     computed_rows = True
 
-    def __init__(self, ctx: "QueryContext", name: str, system: SystemBackend, **kw: Any) -> None:
+    def __init__(self, ctx: "QueryContext", name: str, system: SystemTable, **kw: Any) -> None:
         self.system = system
         super().__init__(ctx, SYSTEM_DB, SYSTEM_DB_ID, name, **kw)
 
