@@ -46,7 +46,8 @@ from .stream import (
     SliceStream,
     Stream,
 )
-from .tables import DESCENDING, UNORDERED, TableSlice, TableVal, in_range, storage_bound
+from .bounds import ALL, Bounds
+from .tables import DESCENDING, UNORDERED, TableSlice, TableVal
 from .values import GroupedData, GroupedStream, SingleSelection
 
 SEQUENCE_FEED, ATOM_FEED, ORDER_BY_LIMIT_FEED, UNIONED_FEED, INCLUDES_STATES = 1, 2, 3, 4, 5
@@ -124,10 +125,7 @@ def deterministic(fn: Any) -> bool:
 class RangeSource:
     table: TableVal
     index: str  # the primary key's name for a primary-key range
-    lo: Any = None  # None: unbounded
-    hi: Any = None
-    lo_open: bool = False
-    hi_open: bool = True
+    bounds: Bounds = ALL
     keys: list | None = None  # get_all: these values of the index
     sorting: str = UNORDERED
     transforms: Transforms = field(default_factory=Transforms)
@@ -138,7 +136,7 @@ class RangeSource:
     def empty(self) -> bool:
         if self.keys is not None:
             return not self.keys
-        return _empty_range(self.lo, self.hi, self.lo_open, self.hi_open)
+        return self.bounds.never_matches()
 
 
 @dataclass
@@ -164,13 +162,6 @@ class UnionSource:
 Source = RangeSource | PointSource | LimitSource | UnionSource
 
 
-def _empty_range(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
-    if lo is None or hi is None or isinstance(lo, D.MinMaxVal) or isinstance(hi, D.MinMaxVal):
-        return False
-    c = D.cmp(lo, hi)
-    return c > 0 or (c == 0 and (lo_open or hi_open))
-
-
 def source_of(value: Any, at: Any) -> Source:
     """What ``value.changes()`` follows, or RethinkDB's error."""
     if isinstance(value, SingleSelection):
@@ -188,7 +179,7 @@ def _stream_source(s: Stream, at: Any) -> Source:
     if isinstance(s, TableVal):
         return RangeSource(s, s.primary_key)
     if isinstance(s, TableSlice):
-        return RangeSource(s.table, s.index, s.lo, s.hi, s.lo_open, s.hi_open, sorting=s.sorting)
+        return RangeSource(s.table, s.index, s.bounds, sorting=s.sorting)
     if isinstance(s, GetIntersectingStream):
         return RangeSource(s.table, s.index, geo=s)
     keys = getattr(s, "feed_keys", None)
@@ -380,10 +371,10 @@ def _values_of(source: RangeSource, at: Any = None) -> Callable[[dict], list]:
 
 
 def _bounds_test(source: RangeSource, values: Callable[[dict], list]) -> Callable[[dict], bool]:
-    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
-    if lo is None and hi is None:
+    bounds = source.bounds.in_storage_terms()
+    if bounds.lo is None and bounds.hi is None:
         return lambda doc: bool(values(doc))
-    return lambda doc: any(in_range(v, lo, hi, source.lo_open, source.hi_open) for v in values(doc))
+    return lambda doc: any(bounds.contains(v) for v in values(doc))
 
 
 def _key_test(values: Callable[[dict], list], key: Any) -> Callable[[dict], bool]:
@@ -441,11 +432,10 @@ def _snapshot_scans(source: RangeSource) -> list:
     if source.keys is not None:
         if source.index == pk:
             return [_PointScan(store, k) for k in source.keys]
-        return [store.index_scan(source.index, k, k, hi_open=False) for k in source.keys]
-    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
+        return [store.index_scan(source.index, **Bounds.point(k).storage()) for k in source.keys]
     if source.index == pk:
-        return [store.scan(lo, hi, source.lo_open, source.hi_open)]
-    return [store.index_scan(source.index, lo, hi, source.lo_open, source.hi_open)]
+        return [store.scan(**source.bounds.storage())]
+    return [store.index_scan(source.index, **source.bounds.storage())]
 
 
 class _PointScan:
@@ -516,15 +506,15 @@ def _identity(doc: Any) -> Any:
 def _system_rows(source: RangeSource) -> Callable[[], list[dict]]:
     table = source.table
     backend, ctx, ident, pk = table.system, table.ctx, table.identifier_format, table.primary_key
-    lo, hi = storage_bound(source.lo), storage_bound(source.hi)
+    bounds = source.bounds.in_storage_terms()
 
     def rows() -> list[dict]:
         found = backend.rows(ctx, ident)
         if source.keys is not None:
             return [r for r in found if any(D.eq(r.get(pk), k) for k in source.keys)]
-        if lo is None and hi is None:
+        if bounds.lo is None and bounds.hi is None:
             return found
-        return [r for r in found if in_range(r.get(pk), lo, hi, source.lo_open, source.hi_open)]
+        return [r for r in found if bounds.contains(r.get(pk))]
 
     return rows
 

@@ -18,6 +18,7 @@ from ..datum.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLo
 from ..storage import BadKeyType, KeyTooLong
 from ..catalog import SYSTEM_DB, SYSTEM_DB_ID
 from ..storage.keys import check_pk
+from .bounds import ALL, Bounds
 from .row_writers import RowWriter, StoredRows, SystemRows
 from .stream import Pacer, Stream
 
@@ -237,33 +238,27 @@ class TableVal(Stream):
 
     def scan(
         self,
-        lo: Any = None,
-        hi: Any = None,
+        bounds: Bounds = ALL,
         *,
-        lo_open: bool = False,
-        hi_open: bool = True,
         reverse: bool = False,
         typeof_name: str = "TABLE_SLICE",
         sorting: str | None = None,
     ) -> "TableSlice":
-        return self.scan_class(self, self.primary_key, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
+        return self.scan_class(self, self.primary_key, bounds, reverse, typeof_name, sorting)
 
     def index_scan(
         self,
         index: str,
-        lo: Any = None,
-        hi: Any = None,
+        bounds: Bounds = ALL,
         *,
-        lo_open: bool = False,
-        hi_open: bool = True,
         reverse: bool = False,
         typeof_name: str = "TABLE_SLICE",
         sorting: str | None = None,
     ) -> "TableSlice":
         if index == self.primary_key:
-            return self.scan(lo, hi, lo_open=lo_open, hi_open=hi_open, reverse=reverse, typeof_name=typeof_name, sorting=sorting)
+            return self.scan(bounds, reverse=reverse, typeof_name=typeof_name, sorting=sorting)
         # The index is checked when first read, as RethinkDB does: `between(.., index=x).info()` works for any x.
-        return IndexScan(self, index, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
+        return IndexScan(self, index, bounds, reverse, typeof_name, sorting)
 
     def index_metas(self) -> "Mapping[str, IndexMeta]":
         """The table's secondary indexes, by name (ready or not)."""
@@ -435,42 +430,28 @@ class TableSlice(Stream):
         self,
         table: TableVal,
         index: str,
-        lo: Any,
-        hi: Any,
-        lo_open: bool,
-        hi_open: bool,
+        bounds: Bounds,
         reverse: bool,
         typeof_name: str,
         sorting: str | None = None,
     ) -> None:
         self.table = table
         self.index = index
-        self.lo, self.hi = lo, hi
-        self.lo_open, self.hi_open = lo_open, hi_open
+        self.bounds = bounds
         self.reverse = reverse
         self.sorting = sorting or (DESCENDING if reverse else UNORDERED)
         self.typeof_name = typeof_name
         self.type_name = "TABLE_SLICE" if typeof_name == "TABLE_SLICE" else ("SELECTION" if typeof_name.startswith("SELECTION") else "TABLE")
         self._pacer = Pacer()
-        self._done = is_empty_range(lo, hi, lo_open, hi_open)
+        self._done = bounds.is_empty()
 
-    @property
-    def _args(self) -> tuple[Any, Any, bool, bool, bool]:
-        return self.lo, self.hi, self.lo_open, self.hi_open, self.reverse
-
-    @property
-    def has_bounds(self) -> bool:
-        return not (_unbounded_below(self.lo) and _unbounded_above(self.hi))
-
-    def with_bounds(self, index: str, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> "TableSlice":
+    def with_bounds(self, index: str, bounds: Bounds) -> "TableSlice":
         """``between`` on this slice (RethinkDB's table_slice_t::with_bounds)."""
-        if self.has_bounds:
+        if self.bounds.has_bounds:
             raise ReqlQueryLogicError("Cannot perform multiple BETWEENs on the same table.")
         if index != self.index:
             raise ReqlQueryLogicError(f"Cannot call BETWEEN on index `{index}` after ordering on index `{self.index}`.")
-        return self.table.index_scan(
-            index, lo, hi, lo_open=lo_open, hi_open=hi_open, reverse=self.reverse, sorting=self.sorting
-        )
+        return self.table.index_scan(index, bounds, reverse=self.reverse, sorting=self.sorting)
 
     def _next_chunk_size(self) -> int:
         return self._pacer.chunk
@@ -478,27 +459,6 @@ class TableSlice(Stream):
     async def _yield(self) -> None:
         """Let other queries run (and a kill land) between two chunks."""
         await self._pacer.pause()
-
-
-def _unbounded_below(v: Any) -> bool:
-    return v is None or v is D.MINVAL
-
-
-def _unbounded_above(v: Any) -> bool:
-    return v is None or v is D.MAXVAL
-
-
-def is_empty_range(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
-    """Bounds that no value satisfies (``between(r.maxval, r.minval)``, ``between(2, 1)``)."""
-    if lo is None or hi is None:
-        return False
-    c = D.cmp(lo, hi)
-    return c > 0 or (c == 0 and (lo_open or hi_open))
-
-
-def storage_bound(v: Any) -> Any:
-    """Top-level r.minval / r.maxval are the open ends of a range."""
-    return None if isinstance(v, D.MinMaxVal) else v
 
 
 class TableScan(TableSlice):
@@ -510,10 +470,7 @@ class TableScan(TableSlice):
         if self._done:
             return None
         if self._scan is None:
-            self._scan = self.table.store.scan(
-                lo=storage_bound(self.lo), hi=storage_bound(self.hi),
-                lo_open=self.lo_open, hi_open=self.hi_open, reverse=self.reverse,
-            )
+            self._scan = self.table.store.scan(**self.bounds.storage(), reverse=self.reverse)
         else:
             await self._yield()
         rows = self._scan.next_chunk(self._next_chunk_size())
@@ -541,10 +498,7 @@ class IndexScan(TableSlice):
             return None
         if self._scan is None:
             self.table.check_index_usable(self.index)
-            self._scan = self.table.store.index_scan(
-                self.index, lo=storage_bound(self.lo), hi=storage_bound(self.hi),
-                lo_open=self.lo_open, hi_open=self.hi_open, reverse=self.reverse,
-            )
+            self._scan = self.table.store.index_scan(self.index, **self.bounds.storage(), reverse=self.reverse)
         else:
             await self._yield()
         rows = self._scan.next_chunk(self._next_chunk_size())
@@ -573,24 +527,13 @@ class SystemScan(TableSlice):
             return None
         pk = self.table.primary_key
         rows = self.table.rows()  # type: ignore[attr-defined]  # a SystemTableVal's
-        if self.lo is not None or self.hi is not None:
-            rows = [r for r in rows if in_range(r.get(pk), self.lo, self.hi, self.lo_open, self.hi_open)]
+        bounds = self.bounds
+        if bounds.lo is not None or bounds.hi is not None:
+            rows = [r for r in rows if bounds.contains(r.get(pk))]
         rows.sort(key=lambda r: D.SortKey(r.get(pk)), reverse=self.reverse)
         self._rows = rows
         self.table.note_read(len(rows))
         return rows or None
-
-
-def in_range(v: Any, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
-    if lo is not None:
-        c = D.cmp(v, lo)
-        if c < 0 or (c == 0 and lo_open):
-            return False
-    if hi is not None:
-        c = D.cmp(v, hi)
-        if c > 0 or (c == 0 and hi_open):
-            return False
-    return True
 
 
 def check_identifier_format(v: Any) -> str:

@@ -45,7 +45,7 @@ from ..seq import (
     value_fn,
 )
 from ..stream import ArrayStream, BatchMapStream, FoldStream, MapStream, Stream
-from ..tables import TableScan, TableSlice, TableVal, storage_bound
+from ..tables import TableScan, TableSlice, TableVal
 from ..term import Env, Term, as_array, as_bool, as_datum, as_str, term
 from ..values import FuncVal, GroupedData, GroupedStream, SingleSelection, Val
 from .basic import Const
@@ -392,9 +392,7 @@ async def count_primary_range(scan: TableScan) -> int:
     """``between(...).count()`` on the primary key counts keys without reading documents."""
     if scan._done:
         return 0
-    counter = scan.table.store.count_keys(
-        storage_bound(scan.lo), storage_bound(scan.hi), lo_open=scan.lo_open, hi_open=scan.hi_open
-    )
+    counter = scan.table.store.count_keys(**scan.bounds.storage())
     n = 0
     try:
         while got := counter.next_chunk(65536):
@@ -565,7 +563,7 @@ class Distinct(Term):
             return distinct_index_values(src.index_scan(index), index)
         if isinstance(src, TableSlice):
             if src.index == index:
-                scan = src.table.index_scan(index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open)
+                scan = src.table.index_scan(index, src.bounds)
                 return distinct_index_values(scan, index)
         return ArrayStream(await distinct_computed(env, src, index, self))
 

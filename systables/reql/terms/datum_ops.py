@@ -13,7 +13,7 @@ from ...timeslice import tick
 from ..jsontext import parse_json
 from ..seq import eager_items
 from ..stream import SelectionArray, Stream, check_finite, collect
-from ..tables import TableVal
+from ..tables import TableSlice, TableVal
 from ..term import (
     Env,
     Term,
@@ -252,36 +252,25 @@ async def stream_info(s: Stream) -> dict:
     if table is None:
         return out
     out["table"] = await table_info(table)
-    if s.typeof_name == "TABLE_SLICE" and hasattr(s, "_args"):
+    if s.typeof_name == "TABLE_SLICE" and isinstance(s, TableSlice):
         out.update(slice_bounds(s, table))
     return out
 
 
-def slice_bounds(s: Any, table: TableVal) -> dict:
+def slice_bounds(s: TableSlice, table: TableVal) -> dict:
     """Index, bounds and ordering of a table slice (``between``, ``order_by(index=)``)."""
-    lo, hi, lo_open, hi_open, reverse = s._args
-    out: dict = {"index": getattr(s, "index", table.primary_key)}
-    default_sorting = "DESCENDING" if reverse else "UNORDERED"
-    out["sorting"] = getattr(s, "sorting", None) or default_sorting
-    if range_is_empty(lo, hi, lo_open, hi_open):
+    b = s.bounds
+    out: dict = {"index": s.index, "sorting": s.sorting}
+    if b.unachievable():
         out["left_bound_type"] = out["right_bound_type"] = "unachievable"
         return out
-    for side, bound, is_open in (("left", lo, lo_open), ("right", hi, hi_open)):
+    for side, bound, is_open in (("left", b.lo, b.lo_open), ("right", b.hi, b.hi_open)):
         if bound is None or type(bound) is D.MinMaxVal:
             out[f"{side}_bound_type"] = "unbounded"
         else:
             out[f"{side}_bound"] = bound
             out[f"{side}_bound_type"] = "open" if is_open else "closed"
     return out
-
-
-def range_is_empty(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> bool:
-    if (type(lo) is D.MinMaxVal and lo.is_max) or (type(hi) is D.MinMaxVal and not hi.is_max):
-        return True
-    if lo is None or hi is None or type(lo) is D.MinMaxVal or type(hi) is D.MinMaxVal:
-        return False
-    c = D.cmp(lo, hi)
-    return c > 0 or (c == 0 and (lo_open or hi_open))
 
 
 def datum_info(d: Any) -> dict:

@@ -11,6 +11,7 @@ from ...datum.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError,
 from ...datum.ql2 import TermType as T
 from ...geo.pseudo import is_geometry
 from ..stream import ChainStream, GeneratorStream, Stream
+from ..bounds import Bounds
 from ..tables import PRIMARY, SECONDARY, StoredTableVal, SystemTableVal, TableSlice, TableVal, check_identifier_format, contains_minmax, key_error
 from ..term import MISSING, Env, Term, as_num, as_str, bound_is_open, term
 from ..values import DbVal, SingleSelection, Val
@@ -145,7 +146,7 @@ class GetAll(Term):
             table.check_index_usable(index)
         # Each scan checks the index when first read, as RethinkDB does:
         # `get_all(1, index="x").do(...)` is a type error whether x exists or not.
-        parts = [table.index_scan(index, k, k, hi_open=False, typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
+        parts = [table.index_scan(index, Bounds.point(k), typeof_name="SELECTION<STREAM>") for k in _distinct(keys)]
         s = ChainStream(parts)
         s.table = table
         s.typeof_name = "SELECTION<STREAM>"
@@ -205,10 +206,11 @@ class Between(Term):
                 raise ReqlQueryLogicError(NULL_BOUND, at)
         default_index = src.primary_key if isinstance(src, TableVal) else src.index
         index = await index_opt(self, env, default_index)
+        bounds = Bounds(lo, hi, lo_open, hi_open)
         try:
             if isinstance(src, TableVal):
-                return src.index_scan(index, lo, hi, lo_open=lo_open, hi_open=hi_open)
-            return src.with_bounds(index, lo, hi, lo_open, hi_open)
+                return src.index_scan(index, bounds)
+            return src.with_bounds(index, bounds)
         except ReqlError as e:
             raise e.at(self)
 

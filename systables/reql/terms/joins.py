@@ -25,6 +25,7 @@ from ..seq import (
     value_fn,
 )
 from ..stream import BatchMapStream, MapStream, Stream
+from ..bounds import Bounds
 from ..tables import TableVal
 from ..term import Env, Term, as_bool, as_datum, as_str, func_or_constant, term
 from ..values import GroupedStream, Val
@@ -140,7 +141,7 @@ async def lookup(env: Env, table: TableVal, index: str, key: Any) -> list:
     if index == table.primary_key:
         doc = table.get(key)
         return [] if doc is None else [doc]
-    return await to_list(env, table.index_scan(index, key, key, hi_open=False))
+    return await to_list(env, table.index_scan(index, Bounds.point(key)))
 
 
 @term(T.ZIP)

@@ -117,7 +117,5 @@ class OrderBy(Term):
                 raise ReqlQueryLogicError(
                     f"Cannot order by index `{index}` after calling BETWEEN on index `{src.index}`.", self
                 )
-            return src.table.index_scan(
-                index, src.lo, src.hi, lo_open=src.lo_open, hi_open=src.hi_open, reverse=desc, sorting=sorting
-            )
+            return src.table.index_scan(index, src.bounds, reverse=desc, sorting=sorting)
         raise ReqlQueryLogicError(INDEXED_ORDER_ONLY, self)
