@@ -92,7 +92,11 @@ class ConsoleLogins:
         login = self._by_key.get(_key(token)) if token else None
         if login is None or not self.auth.exists(login.user):
             return None
-        login.last_access = trio.current_time()
+        now = trio.current_time()
+        if login.last_access < now - self.timeout:  # expired, whether or not the sweep has come by
+            self.end(login)
+            return None
+        login.last_access = now
         return login
 
     def end(self, login: ConsoleLogin, reason: str = E.CONSOLE_LOGGED_OUT) -> None:
