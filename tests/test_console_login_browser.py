@@ -106,6 +106,7 @@ def test_the_console_asks_for_a_login_and_runs_as_that_user_until_logout(tab, lo
     tab.click("#logout")
     tab.wait_for_selector("#login-user:visible")
     assert tab.locator("main.pages").is_hidden()
+    assert tab.inner_text("#login-message") == ""  # a logout is no "session has ended"
     wait_for(lambda: http_rows(admin, bob) == [], what="the page's connections closed by the logout")
 
 

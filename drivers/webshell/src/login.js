@@ -6,6 +6,7 @@ import { h, replace } from "./dom.js";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ENDED_KEY = "systables.session-ended";
+let ending = false; // the page is starting over: once is enough
 
 /** `{login_required, user}` as the server sees this page. */
 export async function fetchSession() {
@@ -63,6 +64,7 @@ async function logIn(user, password) {
 
 /** End the session on the server (its connections close), then start over. */
 export async function logOut() {
+  ending = true; // the page's own requests refused meanwhile are no news
   try {
     await fetch("ajax/logout", { method: "POST", credentials: "same-origin" });
   } finally {
@@ -72,7 +74,6 @@ export async function logOut() {
 
 /** The server refused this page's session (it expired, or the user's password
  * changed): start over at the login form, saying why. */
-let ending = false;
 export function sessionLost(text) {
   if (ending) return;
   ending = true;
