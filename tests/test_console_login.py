@@ -161,8 +161,9 @@ def test_anonymous_requests_are_refused(locked, admin):
     with_id_only = anonymous.send(conn_id, 1, [1, term(R.db("rethinkdb").table("users").insert({"id": "intruder", "password": ""}))])
     assert (with_id_only.status, with_id_only.text) == (401, NOT_LOGGED_IN)
     assert USERS.get("intruder").run(admin) is None
-    closed = anonymous.request("POST", f"/ajax/reql/close-connection?conn_id={conn_id}")
-    assert closed.status == 401
+    for target in (conn_id, "no-such-connection"):
+        closed = anonymous.request("POST", f"/ajax/reql/close-connection?conn_id={target}")
+        assert (closed.status, closed.text) == (401, NOT_LOGGED_IN)
     assert logged_in.run(conn_id, 2, R.expr(1))["r"] == [1]  # still open
 
 
@@ -449,3 +450,23 @@ def test_console_logins_take_as_long_for_an_unknown_user_as_for_a_wrong_password
         assert 1 / 1.6 < unknown / wrong < 1.6, times
     finally:
         srv.stop()
+
+
+def test_a_console_login_that_changes_its_own_password_stays_and_the_others_end(locked, admin, bob):
+    USERS.grant(bob, {"read": True, "write": True}).run(admin)
+    changer, other = Browser(locked), Browser(locked)
+    changer.log_in(bob, "b0b")
+    other.log_in(bob, "b0b")
+    changing, sibling, elsewhere = changer.open_id(), changer.open_id(), other.open_id()
+    driver = R.connect(locked.host, locked.port, user=bob, password="b0b")
+    try:
+        assert changer.run(changing, 1, USERS.get(bob).update({"password": "n3w"}))["r"][0]["replaced"] == 1
+        assert changer.run(changing, 2, R.expr(1))["r"] == [1]
+        assert changer.run(sibling, 3, R.expr(2))["r"] == [2]  # the same login: the same page
+        assert changer.session()["user"] == bob
+        assert other.session()["user"] is None
+        assert other.send(elsewhere, 4, [1, term(R.expr(1))]).status == 401
+        with pytest.raises(ReqlDriverError):
+            R.expr(1).run(driver)
+    finally:
+        driver.close(noreply_wait=False)

@@ -13,8 +13,8 @@ driver speaks it from a browser.
   interrupts whatever runs on it.
 
 A connection opened under a console login answers only requests carrying
-that login's cookie.  Connections not used for ``timeout`` seconds expire, interrupting their
-queries.  Every response of a request that ran carries a profile: the driver
+that login's cookie.  Connections not used for ``timeout`` seconds expire,
+interrupting their queries.  Every response of a request that ran carries a profile: the driver
 only hands the server time to the page when ``p`` is present.
 """
 
@@ -312,8 +312,7 @@ class ReqlHttpEndpoint:
         if conn_id is None:
             await send_plain(send, 400, CONN_ID_MISSING)
             return
-        conn = self.connections.find(conn_id)
-        if conn is not None and await self._refused(scope, send, conn):
+        if await self._refused(scope, send, self.connections.find(conn_id)):
             return
         self.connections.close(conn_id, E.HTTP_TERMINATED)
         await send_plain(send, 200, "")
