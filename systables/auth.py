@@ -11,13 +11,14 @@ and cannot be changed or deleted.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import datum as D
 from .catalog import SYSTEM_DB_ID
 from .datum.errors import ReqlPermissionError
-from .protocol.scram import Credential, make_credential
+from .protocol.scram import Credential, decoy_credential, make_credential
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -26,6 +27,7 @@ ADMIN = "admin"
 PERMISSIONS = ("read", "write", "config", "connect")
 USER_PREFIX = "user/"
 PERM_PREFIX = "perm/"
+DECOY_SECRET_KEY = "auth/decoy_secret"  # kept, so an unknown user's salt survives restarts as a real one's does
 
 Scope = tuple[str, ...]  # () global, (db_id,), (db_id, table_id)
 
@@ -44,6 +46,7 @@ class Auth:
         self.users: dict[str, User] = {}
         self.grants: dict[tuple[str, Scope], dict[str, bool]] = {}
         self._load()
+        self._decoy_secret = self._load_decoy_secret()
         if ADMIN not in self.users:
             self.set_user(ADMIN, initial_password or "")
         elif initial_password is not None and not self.users[ADMIN].has_password:
@@ -60,6 +63,14 @@ class Auth:
             scope = tuple(value["scope"])
             self.grants[(user, scope)] = dict(value["permissions"])
 
+    def _load_decoy_secret(self) -> bytes:
+        stored = self.storage.get_meta(DECOY_SECRET_KEY)
+        if stored is not None:
+            return stored["secret"]
+        secret = os.urandom(32)
+        self.storage.put_meta(DECOY_SECRET_KEY, {"secret": secret})
+        return secret
+
     def _save_user(self, user: User) -> None:
         self.storage.put_meta(
             USER_PREFIX + user.name,
@@ -74,6 +85,26 @@ class Auth:
     def lookup(self, name: str) -> Credential | None:
         user = self.users.get(name)
         return user.credential if user is not None else None
+
+    def decoy(self, name: str) -> Credential:
+        """The credential an unknown user ``name`` is checked against: a login
+        fails for him after the same work and with the same answer as a wrong
+        password, so logins do not tell which names have accounts."""
+        return decoy_credential(self._decoy_secret, name)
+
+    def check_password(self, name: str, password: str | bytes) -> bool:
+        """Whether ``password`` is ``name``'s (one PBKDF2 run, also for an
+        unknown user: slow, so callers run it in a worker thread)."""
+        credential = self.lookup(name)
+        matches = (credential or self.decoy(name)).check_password(password)
+        return matches and credential is not None
+
+    @property
+    def login_required(self) -> bool:
+        """Whether the web console asks for a login: once ``admin`` has a password
+        (without one, anyone may connect as ``admin`` anyway, as RethinkDB allows)."""
+        admin = self.users.get(ADMIN)
+        return admin is not None and admin.has_password
 
     def set_user(self, name: str, password: str | None, iterations: int = 4096) -> User:
         """Create or change a user; ``password=None`` means no password (empty)."""

@@ -20,6 +20,7 @@ import trio
 
 from .datum import errors as E
 from .pipeline.connection import GONE, Connection
+from .pipeline.logins import LoginThrottle
 from .pipeline.session import Session
 from .protocol import handshake
 
@@ -89,8 +90,8 @@ class Transport:
 class DriverPort:
     """Accepts driver connections and runs each one's handshake and session."""
 
-    def __init__(self, services: "Services", sessions: "Sessions") -> None:
-        self.logins = LoginThrottle()
+    def __init__(self, services: "Services", sessions: "Sessions", logins: LoginThrottle | None = None) -> None:
+        self.logins = logins or LoginThrottle()  # shared with the console's logins: one count per address
         self.services = services
         self.sessions = sessions
 
@@ -153,9 +154,9 @@ def disconnect(session: Session, transport: Transport, reason: str, by: dict) ->
     transport.close()
 
 
-async def run_handshake(auth: "Auth", node: "Node", transport: Transport, logins: "LoginThrottle | None" = None,
+async def run_handshake(auth: "Auth", node: "Node", transport: Transport, logins: LoginThrottle | None = None,
                         host: str = "") -> "handshake.Authenticated | None":
-    hs = handshake.ServerHandshake(lookup_user=auth.lookup, server_version=node.version)
+    hs = handshake.ServerHandshake(lookup_user=auth.lookup, server_version=node.version, decoy=auth.decoy)
     logins = logins or LoginThrottle()
     await logins.wait_turn(host)  # before any verdict: a throttled address guesses no faster
     with trio.move_on_after(HANDSHAKE_TIMEOUT):
@@ -187,44 +188,6 @@ async def check_auth_key(check: handshake.CheckAuthKey) -> bool:
     if check.credential is None:
         return False
     return await trio.to_thread.run_sync(check.credential.check_password, check.key, abandon_on_cancel=True)
-
-
-class LoginThrottle:
-    """Failed logins per client address: past ``FREE_FAILURES`` in a window,
-    each new handshake from that address waits for a slot ``SPACING`` seconds
-    after the previous one's, so guesses (in parallel or not) come at most two a
-    second.  Only that address's connections wait (``trio.sleep_until``)."""
-
-    FREE_FAILURES = 10
-    WINDOW = 60.0
-    SPACING = 0.5
-
-    def __init__(self) -> None:
-        self.failures: dict[str, list[float]] = {}  # address → [count, window start]
-        self.next_slot: dict[str, float] = {}
-
-    async def wait_turn(self, host: str) -> None:
-        now = trio.current_time()
-        record = self.failures.get(host)
-        if record is None or now - record[1] > self.WINDOW:
-            return
-        if record[0] >= self.FREE_FAILURES:
-            slot = max(now, self.next_slot.get(host, now))
-            self.next_slot[host] = slot + self.SPACING
-            await trio.sleep_until(slot)
-
-    async def failed(self, host: str, message: str) -> None:
-        if "password" not in message.lower() and "authorization key" not in message.lower():
-            return  # a malformed handshake, not a guess
-        now = trio.current_time()
-        record = self.failures.get(host)
-        if record is None or now - record[1] > self.WINDOW:
-            if len(self.failures) > 100_000:  # bounded: forget every address rather than grow
-                self.failures.clear()
-                self.next_slot.clear()
-            self.failures[host] = [1, now]
-        else:
-            record[0] += 1
 
 
 def open_listener(host: str, port: int) -> socket.socket:

@@ -27,6 +27,7 @@ from .jobs.stalls import StallWatcher
 from .js import JsPool
 from .logbook import LogBook
 from .net import DriverPort, open_listener
+from .pipeline.logins import LoginThrottle
 from .node import RETHINKDB_VERSION, Node, ServerOptions
 from .pipeline.sessions import Sessions
 from .reql.context import Services
@@ -50,6 +51,7 @@ class Server:
         self._nursery: trio.Nursery | None = None
         self._cluster: Cluster | None = None
         self._stalls: StallWatcher | None = None
+        self._logins = LoginThrottle()  # failed logins per address, driver port and console together
 
     # -- building ------------------------------------------------------------------
     def open(self) -> Services:
@@ -145,7 +147,7 @@ class Server:
                 if self.options.http_admin:
                     port = services.node.port(self.options.http_port)
                     services.node.http_addresses = await nursery.start(
-                        serve_http, services, self.sessions, self.options.bind, port
+                        serve_http, services, self.sessions, self.options.bind, port, self._logins
                     )
                 nursery.start_soon(services.indexes.run)
                 nursery.start_soon(garbage.run)
@@ -159,7 +161,7 @@ class Server:
 
     def _listen_driver(self, nursery: trio.Nursery, services: Services) -> None:
         port = services.node.port(self.options.driver_port)
-        driver = DriverPort(services, self.sessions)
+        driver = DriverPort(services, self.sessions, self._logins)
         for host in self.options.bind:
             listener = open_listener(host, port)
             addr = listener.getsockname()

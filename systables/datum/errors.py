@@ -109,6 +109,11 @@ HTTP_TIMED_OUT = "HTTP ReQL query timed out after 300 seconds."
 # and a query past its time limit (its own words, not the jobs table's: #4819).
 CLOSED_BY_CONNECTIONS = "Connection closed by the `rethinkdb.connections` table."
 TIME_LIMIT_PREFIX = "Query terminated: it exceeded its time limit of "
+# Beyond RethinkDB: a user's connections closed when his password changes or he is deleted,
+# and a console login ended (logout, expiry).
+CLOSED_PASSWORD_CHANGED = "Connection closed: its user's password was changed."
+CLOSED_USER_DELETED = "Connection closed: its user was deleted."
+CONSOLE_LOGGED_OUT = "Connection closed: its console session ended."
 
 
 def time_limit_message(seconds: float) -> str:

@@ -100,6 +100,10 @@ class Session:
         # Set by the transport: closes the connection itself (a row of
         # `rethinkdb.connections` deleted), given the reason and who closed it.
         self.disconnect: Callable[[str, dict], None] | None = None
+        # The console login this HTTP connection was opened under (set by the
+        # web transport; None elsewhere): closing a user's connections keeps
+        # the whole login that made the change.
+        self.login: object | None = None
         sessions.add(self)
 
     # -- requests ----------------------------------------------------------------

@@ -31,6 +31,9 @@ class Sessions:
         self.on_job_change: list[Callable[[], None]] = []
         # Called when a connection opens or closes (feeds on `rethinkdb.connections`).
         self.on_connection_change: list[Callable[[], None]] = []
+        # Called with (user, login kept or None) when a user's connections are
+        # closed: the console ends that user's logins too.
+        self.on_user_closed: list[Callable[[str, object | None], None]] = []
         self.history: JobHistory | None = None  # where finished queries are recorded
         self.time_limits = TimeLimits()
 
@@ -73,6 +76,26 @@ class Sessions:
         """Until every query of a closed session has stopped."""
         for q in list(session.queries.values()):
             await q.finished.wait()
+
+    async def close_user(self, user: str, reason: str, by: dict, keep: str | None) -> None:
+        """Close every connection of ``user`` (his password changed, or he was
+        deleted), driver port and console alike, except the connection ``keep``
+        that made the change (and the other connections of its console login),
+        as a session changing its own password goes on in PostgreSQL.  Returns
+        once their queries have stopped."""
+        kept = next((s for s in self._sessions if s.id == keep), None)
+        kept_login = kept.login if kept is not None else None
+        victims = [s for s in self.open_connections() if s.user == user and s is not kept
+                   and (kept_login is None or s.login is not kept_login)]
+        for session in victims:
+            if session.disconnect is not None:
+                session.disconnect(reason, by)
+            else:
+                session.close(reason, by)
+        for listener in self.on_user_closed:
+            listener(user, kept_login)
+        for session in victims:
+            await self.wait_closed(session)
 
     # -- the job history ----------------------------------------------------------------
     def query_finished(self, q: "Query", error: str | None) -> None:

@@ -41,7 +41,7 @@ import orjson
 
 from systables.datum.ql2 import Protocol, Version
 
-from .scram import Credential, ScramError, ScramExchange, new_server_nonce
+from .scram import Credential, ScramError, ScramExchange, new_server_nonce, process_decoy
 
 HandshakeProtocol = Literal["V1_0", "V0_4", "V0_3"]
 
@@ -178,10 +178,11 @@ class ServerHandshake:
         server_version: str,
         *,
         make_nonce: Callable[[], str] = new_server_nonce,
+        decoy: Callable[[str], Credential] = process_decoy,
     ) -> None:
         self._lookup_user = lookup_user
         self._server_version = server_version
-        self._scram = ScramExchange(lookup_user, make_nonce)
+        self._scram = ScramExchange(lookup_user, make_nonce, decoy)
         self._buffer = bytearray()
         self._events: list[HandshakeEvent] = []
         self._step: Callable[[], bool] | None = self._read_magic

@@ -32,7 +32,7 @@ INVALID_ENCODING = 10
 EXTENSIONS_NOT_SUPPORTED = 11
 WRONG_PASSWORD = 12
 CHANNEL_BINDING_NOT_SUPPORTED = 15
-UNKNOWN_USER = 17
+UNKNOWN_USER = 17  # never sent: an unknown user is answered as a wrong password
 INVALID_USERNAME_ENCODING = 18
 OTHER_ERROR = 20
 
@@ -125,10 +125,23 @@ def make_credential(password: str | bytes, iterations: int = DEFAULT_ITERATIONS)
     return Credential(salt, iterations, salt_password(password, salt, iterations))
 
 
-def _unknown_user_credential() -> Credential:
-    # Looks like a real user to the client until the final message, so that
-    # whether a user exists cannot be learnt without knowing a password.
-    return Credential(os.urandom(SALT_LENGTH), DEFAULT_ITERATIONS, os.urandom(32))
+def decoy_credential(secret: bytes, name: str) -> Credential:
+    """What an unknown user ``name`` is challenged with: a salt derived from
+    ``secret`` and the name, so asking twice shows the same salt, as for a real
+    user (RethinkDB draws a new one each time, which tells that the user does
+    not exist), and a salted password nobody knows."""
+    encoded = name.encode("utf-8", "surrogatepass")
+    salt = _hmac(secret, b"salt\0" + encoded)[:SALT_LENGTH]
+    return Credential(salt, DEFAULT_ITERATIONS, _hmac(secret, b"password\0" + encoded))
+
+
+# Decoys of exchanges whose caller gives no secret of its own: stable while the
+# process lives (the server passes a secret kept in its data directory).
+_PROCESS_SECRET = os.urandom(32)
+
+
+def process_decoy(name: str) -> Credential:
+    return decoy_credential(_PROCESS_SECRET, name)
 
 
 def new_server_nonce() -> str:
@@ -182,9 +195,11 @@ class ScramExchange:
         self,
         lookup_user: Callable[[str], Credential | None],
         make_nonce: Callable[[], str] = new_server_nonce,
+        decoy: Callable[[str], Credential] = process_decoy,
     ) -> None:
         self._lookup_user = lookup_user
         self._make_nonce = make_nonce
+        self._decoy = decoy
         self.username: str | None = None
         self._credential: Credential | None = None
         self._user_known = False
@@ -202,7 +217,7 @@ class ScramExchange:
         self.username = decode_saslname(attributes["n"])
         credential = self._lookup_user(self.username)
         self._user_known = credential is not None
-        self._credential = credential if credential is not None else _unknown_user_credential()
+        self._credential = credential if credential is not None else self._decoy(self.username)
         self._nonce = attributes["r"] + self._make_nonce()
         server_first = f"r={self._nonce},s={_b64(self._credential.salt)},i={self._credential.iterations}"
         self._auth_message_prefix = bare + "," + server_first + ","
@@ -219,12 +234,15 @@ class ScramExchange:
             raise ScramError(INVALID_ENCODING)
         if attributes["r"] != self._nonce:
             raise ScramError(OTHER_ERROR)
-        if not self._user_known:
-            raise ScramError(UNKNOWN_USER)
         # Attribute values cannot contain commas, so ",p=" can only start the proof.
         without_proof = client_final.rpartition(",p=")[0]
         auth_message = (self._auth_message_prefix + without_proof).encode("utf-8")
+        # An unknown user's proof is checked against the decoy too, and fails as a
+        # wrong password does: the same answer, after the same work (RethinkDB
+        # answers "Unknown user", which tells who has an account).
         self._verify_proof(attributes["p"], auth_message)
+        if not self._user_known:
+            raise ScramError(WRONG_PASSWORD)
         return "v=" + _b64(_hmac(self._credential.server_key, auth_message))
 
     def _verify_proof(self, proof: str, auth_message: bytes) -> None:

@@ -73,7 +73,7 @@ class SystemTables:
             StatsTable(node, catalog, storage, counters, jobs, clients),
             TableConfigTable(node, catalog, storage, admin),
             TableStatusTable(node, catalog, storage),
-            UsersTable(node, catalog, auth),
+            UsersTable(node, catalog, auth, connections),
         ]
         self.backends: dict[str, SystemTable] = {b.name: b for b in backends}
         self._by_id = {b.id: b for b in backends}

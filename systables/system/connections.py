@@ -47,6 +47,8 @@ class ConnectionList(Protocol):
 
     async def wait_closed(self, connection: Any) -> None: ...
 
+    async def close_user(self, user: str, reason: str, by: dict, keep: str | None) -> None: ...
+
 
 class ConnectionsTable(SystemTable):
     name = "connections"

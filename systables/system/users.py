@@ -5,11 +5,12 @@ password itself is never readable (``password`` reads as whether one is set).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
 from ..auth import ADMIN
+from ..datum.errors import CLOSED_PASSWORD_CHANGED, CLOSED_USER_DELETED
 from ..protocol.scram import DEFAULT_ITERATIONS, make_credential
 from .. import datum as D
 from .base import RowChange, SystemTable
@@ -25,12 +26,19 @@ class PasswordError(Exception):
     pass
 
 
+class UserConnections(Protocol):
+    """The pipeline's connections, closed by user (beyond RethinkDB)."""
+
+    async def close_user(self, user: str, reason: str, by: dict, keep: str | None) -> None: ...
+
+
 class UsersTable(SystemTable):
     name = "users"
 
-    def __init__(self, node: "Node", catalog: "Catalog", auth: "Auth") -> None:
+    def __init__(self, node: "Node", catalog: "Catalog", auth: "Auth", connections: UserConnections) -> None:
         super().__init__(node, catalog)
         self.auth = auth
+        self.connections = connections
 
     def rows(self, ctx: "QueryContext", identifier_format: str) -> list[dict]:
         return [self.row(name) for name in sorted(self.auth.users)]
@@ -58,6 +66,7 @@ class UsersTable(SystemTable):
             if not auth.exists(key):
                 return f"User `{key}` not found."
             auth.delete_user(key)
+            await self._close_connections(row, CLOSED_USER_DELETED)
             return None
         if "password" not in new:
             return "Expected a field named `password`."
@@ -69,19 +78,31 @@ class UsersTable(SystemTable):
             error = check_time_limit(limit, row.ctx.user)
             if error is not None:
                 return error
+        changed = False
         try:
             if row.old is None or new["password"] is not row.old.get("password"):
-                await self.set_password(key, new["password"], auth.exists(key))
+                changed = await self.set_password(key, new["password"], auth.exists(key))
         except PasswordError as e:
             return str(e)
         auth.set_time_limit(key, None if limit is None else float(limit))
+        if changed and row.old is not None:
+            await self._close_connections(row, CLOSED_PASSWORD_CHANGED)
         return None
 
-    async def set_password(self, name: str, value: Any, exists: bool) -> None:
+    async def _close_connections(self, row: RowChange, reason: str) -> None:
+        """Whoever logged in as this user with the old password (or as a user
+        now gone) is logged out: every connection of his but the one making
+        the change."""
+        ctx = row.ctx
+        await self.connections.close_user(row.key, reason, {"user": ctx.user, "connection": ctx.connection_id},
+                                          keep=ctx.connection_id)
+
+    async def set_password(self, name: str, value: Any, exists: bool) -> bool:
+        """Set ``name``'s password from ``value``; whether it changed."""
         auth = self.auth
         if value is True and exists:
             if auth.users[name].has_password:
-                return
+                return False
         if value is False:
             password, iterations = "", DEFAULT_ITERATIONS
         else:
@@ -90,6 +111,7 @@ class UsersTable(SystemTable):
         # A kill abandons the computation; its result is never stored.
         credential = await trio.to_thread.run_sync(make_credential, password, iterations, abandon_on_cancel=True)
         auth.put_user(name, credential, bool(password))
+        return True
 
 
 def parse_password(value: Any) -> tuple[str, int]:

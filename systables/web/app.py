@@ -23,7 +23,10 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..pipeline.logins import LoginThrottle
+from .console_login import ConsoleLogins
 from .hosts import AllowedHosts, header, same_origin
+from .login_http import LoginEndpoints
 from .reql_http import HttpConnections, ReqlHttpEndpoint, Receive, Scope, Send, configured_timeout
 
 if TYPE_CHECKING:
@@ -108,8 +111,20 @@ def webshell_dist() -> Path:
     return Path(configured) if configured else packaged_shell()
 
 
-def build_app(connections: HttpConnections, allowed: AllowedHosts, dist: Path) -> GuardedApp:
-    reql = ReqlHttpEndpoint(connections)
+class Asgi:
+    """An ASGI handler as a route's endpoint (Starlette calls plain functions
+    with a Request instead)."""
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handler(scope, receive, send)
+
+
+def build_app(connections: HttpConnections, logins: ConsoleLogins, allowed: AllowedHosts, dist: Path) -> GuardedApp:
+    reql = ReqlHttpEndpoint(connections, logins)
+    login = LoginEndpoints(logins)
 
     async def index(request: Request) -> Response:
         page = dist / "index.html"
@@ -119,6 +134,9 @@ def build_app(connections: HttpConnections, allowed: AllowedHosts, dist: Path) -
 
     files = StaticFiles(directory=dist, check_dir=False)
     app = Starlette(routes=[
+        Route("/ajax/session", Asgi(login.session), methods=["GET"]),
+        Route("/ajax/login", Asgi(login.login), methods=["POST"]),
+        Route("/ajax/logout", Asgi(login.logout), methods=["POST"]),
         Route("/ajax/reql", reql, methods=None),
         Route("/ajax/reql/{rest:path}", reql, methods=None),
         Route("/", index, methods=["GET", "HEAD"]),
@@ -198,16 +216,21 @@ def hypercorn_config() -> Config:
 
 
 async def serve_http(services: "Services", sessions: "Sessions", bind_hosts: list[str], port: int,
-                     *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve the administrative HTTP port; reports the bound ``(host, port)`` pairs."""
+                     throttle: LoginThrottle, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve the administrative HTTP port; reports the bound ``(host, port)`` pairs.
+    ``throttle`` counts failed console logins with the driver port's."""
     sockets = open_sockets(bind_hosts, port)
     addresses = [(s.getsockname()[0], s.getsockname()[1]) for s in sockets]
     allowed = AllowedHosts.for_binds(bind_hosts, [host for host, _ in addresses])
-    connections = HttpConnections(services, sessions, configured_timeout())
-    app = build_app(connections, allowed, webshell_dist())
+    timeout = configured_timeout()
+    connections = HttpConnections(services, sessions, timeout)
+    logins = ConsoleLogins(services.auth, throttle, timeout, connections.close)
+    sessions.on_user_closed.append(logins.end_user)
+    app = build_app(connections, logins, allowed, webshell_dist())
     config = hypercorn_config()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(connections.run_expiry)
+        nursery.start_soon(logins.run_expiry)
         await nursery.start(partial(
             worker_serve, wrap_app(app, config.wsgi_max_body_size, "asgi"), config,
             sockets=Sockets(secure_sockets=[], insecure_sockets=sockets, quic_sockets=[]),

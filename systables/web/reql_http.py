@@ -2,7 +2,9 @@
 driver speaks it from a browser.
 
 * ``POST .../open-new-connection`` creates an HTTP ReQL connection (user
-  ``admin``, no handshake) and answers its id as ``text/plain``.
+  ``admin``, no handshake; beyond RethinkDB, once ``admin`` has a password,
+  the user of the request's console login, and none without one: see
+  ``console_login``) and answers its id as ``text/plain``.
 * ``POST .../?conn_id=ID`` carries one request: an 8-byte little-endian token
   followed by the query JSON (no length field).  The answer is one response
   frame (token, 4-byte length, JSON), always with status 200 once the request
@@ -10,8 +12,9 @@ driver speaks it from a browser.
 * ``POST .../close-connection?conn_id=ID`` forgets the connection and
   interrupts whatever runs on it.
 
-Connections not used for ``timeout`` seconds expire, interrupting their
-queries.  Every response of a request that ran carries a profile: the driver
+A connection opened under a console login answers only requests carrying
+that login's cookie.  Connections not used for ``timeout`` seconds expire,
+interrupting their queries.  Every response of a request that ran carries a profile: the driver
 only hands the server time to the page when ``p`` is present.
 """
 
@@ -32,6 +35,7 @@ from ..protocol.response import client_error
 from ..datum import errors as E
 from ..datum.ql2 import QueryType
 from ..pipeline.session import Session
+from .console_login import NOT_LOGGED_IN, NOT_YOURS, ConsoleLogin, ConsoleLogins
 
 if TYPE_CHECKING:
     from ..pipeline.sessions import Sessions
@@ -78,6 +82,7 @@ class HttpConnection:
     last_access: float
     peer_host: str = ""
     closed_reason: str | None = None
+    login: ConsoleLogin | None = None  # the console login it was opened under
 
 
 # Each open HTTP connection holds a session until it idles out (300 s): without
@@ -105,17 +110,22 @@ class HttpConnections:
         self._by_id: dict[str, HttpConnection] = {}
         self._per_address: dict[str, int] = {}
 
-    def open(self, peer_host: str, peer_port: int) -> HttpConnection:
-        """A new connection; TooManyConnections past the caps."""
+    def open(self, peer_host: str, peer_port: int, login: ConsoleLogin | None = None) -> HttpConnection:
+        """A new connection, of ``login``'s user (``admin`` without a login);
+        TooManyConnections past the caps."""
         if len(self._by_id) >= MAX_HTTP_CONNECTIONS:
             self.expire_idle()
         if len(self._by_id) >= MAX_HTTP_CONNECTIONS or self._per_address.get(peer_host, 0) >= MAX_HTTP_CONNECTIONS_PER_ADDRESS:
             raise TooManyConnections()
         # URL-safe ids: the driver appends the id to the URL without encoding it.
         conn_id = secrets.token_urlsafe(16)
-        session = Session(self.services, self.sessions, HTTP_USER, peer_host, peer_port, http=True)
-        conn = HttpConnection(conn_id, session, trio.current_time(), peer_host)
+        user = login.user if login is not None else HTTP_USER
+        session = Session(self.services, self.sessions, user, peer_host, peer_port, http=True)
+        session.login = login
+        conn = HttpConnection(conn_id, session, trio.current_time(), peer_host, login=login)
         session.disconnect = lambda reason, by: self.close(conn_id, reason, by)
+        if login is not None:
+            login.connections.add(conn_id)
         self._by_id[conn_id] = conn
         self._per_address[peer_host] = self._per_address.get(peer_host, 0) + 1
         return conn
@@ -133,6 +143,8 @@ class HttpConnections:
             left = self._per_address.pop(conn.peer_host, 1) - 1
             if left:
                 self._per_address[conn.peer_host] = left
+            if conn.login is not None:
+                conn.login.connections.discard(conn_id)
             conn.closed_reason = reason
             conn.session.close(reason, killed_by)
 
@@ -266,8 +278,9 @@ def with_profile(response: bytes, duration_ms: float) -> bytes:
 class ReqlHttpEndpoint:
     """The ASGI app behind ``/ajax/reql/...``."""
 
-    def __init__(self, connections: HttpConnections) -> None:
+    def __init__(self, connections: HttpConnections, logins: ConsoleLogins) -> None:
         self.connections = connections
+        self.logins = logins
         self.bodies = BodyBudget()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -283,8 +296,12 @@ class ReqlHttpEndpoint:
 
     async def _open(self, scope: Scope, send: Send) -> None:
         host, port = scope.get("client") or ("", 0)
+        login = self.logins.of_request(scope)
+        if login is None and self.logins.required:
+            await send_plain(send, 401, NOT_LOGGED_IN, b"text/plain; charset=utf-8")
+            return
         try:
-            conn = self.connections.open(host, port)
+            conn = self.connections.open(host, port, login)
         except TooManyConnections:
             await send_plain(send, 503, TOO_MANY_CONNECTIONS)
             return
@@ -295,8 +312,23 @@ class ReqlHttpEndpoint:
         if conn_id is None:
             await send_plain(send, 400, CONN_ID_MISSING)
             return
+        if await self._refused(scope, send, self.connections.find(conn_id)):
+            return
         self.connections.close(conn_id, E.HTTP_TERMINATED)
         await send_plain(send, 200, "")
+
+    async def _refused(self, scope: Scope, send: Send, conn: HttpConnection | None) -> bool:
+        """Whether the request may not use ``conn`` (answered then): without
+        its console login's cookie (and, once logins are required, without
+        any login at all), nothing is run or told."""
+        login = self.logins.of_request(scope)
+        if login is None and (self.logins.required or (conn is not None and conn.login is not None)):
+            await send_plain(send, 401, NOT_LOGGED_IN, b"text/plain; charset=utf-8")
+            return True
+        if conn is not None and conn.login is not login:
+            await send_plain(send, 403, NOT_YOURS, b"text/plain; charset=utf-8")
+            return True
+        return False
 
     async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
         taken = [0]
@@ -309,6 +341,9 @@ class ReqlHttpEndpoint:
         conn_id = raw_query_param(scope, "conn_id")
         if conn_id is None:
             await send_plain(send, 400, CONN_ID_MISSING)
+            return
+        conn = self.connections.find(conn_id)
+        if await self._refused(scope, send, conn):  # before the body: an anonymous request costs nothing
             return
         try:
             request = await read_body(scope, receive, TOKEN_SIZE + MAX_QUERY_SIZE, self.bodies, taken)
@@ -325,7 +360,7 @@ class ReqlHttpEndpoint:
             return
         token = int.from_bytes(request[:TOKEN_SIZE], "little")
         payload = request[TOKEN_SIZE:]
-        conn = self.connections.find(conn_id)
+        conn = self.connections.find(conn_id)  # again: it may have closed while the body came
         if conn is None:
             await send_frame(send, token, client_error(NOT_OPEN))
             return

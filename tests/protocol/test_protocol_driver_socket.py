@@ -119,8 +119,8 @@ def test_wrong_password(port: int) -> None:
         r.connect("127.0.0.1", port, user="alice", password="nope", timeout=5)
 
 
-def test_unknown_user(port: int) -> None:
-    with pytest.raises(ReqlAuthError, match="Unknown user"):
+def test_unknown_user_is_answered_as_a_wrong_password(port: int) -> None:
+    with pytest.raises(ReqlAuthError, match="Wrong password"):
         r.connect("127.0.0.1", port, user="mallory", password="", timeout=5)
 
 

@@ -236,13 +236,13 @@ def test_client_final_scram_errors(lookup_user: Lookup, final: str, code: int, e
     assert failure(handshake.feed(message({"authentication": final}))) == (code, error)
 
 
-def test_unknown_user_fails_only_at_the_final_message(lookup_user: Lookup) -> None:
+def test_unknown_user_fails_only_at_the_final_message_as_a_wrong_password(lookup_user: Lookup) -> None:
     handshake = new_handshake(lookup_user)
     events = handshake.feed(V1_0 + client_first("n,,n=nobody,r=CLIENTNONCE"))
     assert [type(event) for event in events] == [Send, Send]
     assert ",i=4096" in decode(sent(events[1]))["authentication"]
     final = message({"authentication": "c=biws,r=CLIENTNONCESERVERNONCE,p=AAAA"})
-    assert failure(handshake.feed(final)) == (17, "Unknown user")
+    assert failure(handshake.feed(final)) == (12, "Wrong password")
 
 
 # -- against the official Python driver's client code
@@ -290,7 +290,7 @@ def test_python_driver_pipelined_query_becomes_leftover(lookup_user: Lookup) -> 
 
 @pytest.mark.parametrize(
     ("user", "password", "error"),
-    [("alice", "wrong", "Wrong password"), ("admin", "x", "Wrong password"), ("nobody", "", "Unknown user")],
+    [("alice", "wrong", "Wrong password"), ("admin", "x", "Wrong password"), ("nobody", "", "Wrong password")],
 )
 def test_python_driver_rejected(lookup_user: Lookup, user: str, password: str, error: str) -> None:
     with pytest.raises(ReqlAuthError, match=f"^Could not connect to localhost:28015, {error}$"):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from systables.protocol.scram import (
     DEFAULT_ITERATIONS,
     Credential,
+    decoy_credential,
     ScramError,
     ScramExchange,
     decode_saslname,
@@ -192,14 +193,27 @@ def test_error_messages_are_rethinkdbs() -> None:
         assert ScramError(code).message == str(ScramError(code)) == message
 
 
-def test_unknown_user_gets_a_plausible_challenge_then_fails_at_the_end() -> None:
+def test_unknown_user_gets_a_plausible_challenge_then_fails_as_a_wrong_password() -> None:
     exchange = rfc_exchange(users={})
     server_first = exchange.first(RFC_CLIENT_FIRST)
     attributes = dict(item.split("=", 1) for item in server_first.split(","))
     assert attributes["r"] == "rOprNGfwEbeRWgbNEkqO" + RFC_SERVER_NONCE
     assert len(base64.b64decode(attributes["s"])) == 16
     assert attributes["i"] == "4096"
-    assert error_code(exchange.final, RFC_CLIENT_FINAL) == 17
+    assert error_code(exchange.final, RFC_CLIENT_FINAL) == 12
+
+
+def test_an_unknown_user_is_challenged_with_the_same_salt_every_time() -> None:
+    # A salt drawn anew on each attempt (as RethinkDB does) would tell that nobody has that name.
+    salts = {rfc_exchange(users={}).first(RFC_CLIENT_FIRST).split(",s=")[1] for _ in range(3)}
+    assert len(salts) == 1
+    other = rfc_exchange(users={}).first(RFC_CLIENT_FIRST.replace("n=user", "n=someone"))
+    assert other.split(",s=")[1] not in salts
+
+
+def test_decoys_depend_on_the_secret() -> None:
+    assert decoy_credential(b"a" * 32, "bob").salt == decoy_credential(b"a" * 32, "bob").salt
+    assert decoy_credential(b"a" * 32, "bob").salt != decoy_credential(b"b" * 32, "bob").salt
 
 
 def test_unknown_user_with_wrong_nonce_reports_the_nonce() -> None:

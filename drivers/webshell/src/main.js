@@ -6,6 +6,7 @@ import { Dashboard } from "./dashboard.js";
 import { replace } from "./dom.js";
 import { DataExplorer } from "./explorer.js";
 import { JobsPage } from "./jobspage.js";
+import { askForLogin, fetchSession, logOut } from "./login.js";
 import { LogsPage } from "./logs.js";
 import { closeQuietly, connect } from "./reql.js";
 import { errorBox } from "./results.js";
@@ -72,8 +73,32 @@ async function showServer() {
   }
 }
 
-function boot() {
+/** Once the server asks for a login (its admin user has a password), the
+ * pages start only after one; the bar then shows the user and a Log out button. */
+async function logInIfNeeded() {
+  let session;
   try {
+    session = await fetchSession();
+  } catch {
+    return; // an older server, or none: the pages say they cannot reach it
+  }
+  if (!session.login_required && !session.user) return;
+  const main = document.querySelector("main.pages");
+  const status = document.getElementById("server-status");
+  main.hidden = true;
+  status.textContent = "not logged in";
+  const user = session.user ?? (await askForLogin(document.getElementById("login")));
+  status.textContent = "connecting…";
+  main.hidden = false;
+  document.getElementById("session-user").textContent = `logged in as ${user}`;
+  const logout = document.getElementById("logout");
+  logout.hidden = false;
+  logout.addEventListener("click", () => logOut());
+}
+
+async function boot() {
+  try {
+    await logInIfNeeded();
     new Console().start();
   } catch (error) {
     replace(document.getElementById("results") ?? document.body, errorBox(error));

@@ -1,6 +1,7 @@
 // The stock RethinkDB JavaScript driver, talking to this server over HTTP
 // (`/ajax/reql/`), as RethinkDB's own Data Explorer used it.
 import r from "rethinkdb";
+import { sessionLost } from "./login.js";
 
 // The driver's cursor code raises `ReqlClientError`, a class it never defines;
 // without this alias a CLIENT_ERROR on a cursor would never settle its promise.
@@ -30,19 +31,59 @@ export function isQuery(value) {
   return value != null && Object.prototype.isPrototypeOf.call(termPrototype, value);
 }
 
+// The driver ignores an HTTP status other than 200 on a query, leaving its
+// promise unsettled forever.  The server answers 401/403 when this page's
+// console session has ended (logout, expiry, a password change): the query
+// then fails with the server's text, and the page goes back to its login.
+// Otherwise the driver's own `write` (pinned driver version), unchanged.
+const HttpConnection = r.net.HttpConnection;
+HttpConnection.prototype.write = function write(chunk, token) {
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `${this._url}?conn_id=${this._connId}`, true);
+  xhr.responseType = "arraybuffer";
+  xhr.onreadystatechange = () => {
+    if (xhr.readyState !== 4 || xhr.status === 0) return;
+    if (xhr.status === 200) this._data(Buffer.from(new Uint8Array(xhr.response)));
+    else refused(this, token, xhr);
+  };
+  xhr.onerror = () => this.outstandingCallbacks[token]?.cb(new Error("This HTTP connection is not open"));
+  xhr.send(Uint8Array.from(chunk));
+  this.xhr = xhr;
+};
+
+/** Answer `token` as a CLIENT_ERROR with the refusal's text (the driver's own path for errors). */
+function refused(conn, token, xhr) {
+  const text = new TextDecoder().decode(xhr.response || new ArrayBuffer(0)).trim() || `HTTP status ${xhr.status}`;
+  const body = Buffer.from(JSON.stringify({ t: 16, r: [text], b: [] }));
+  const frame = Buffer.alloc(12 + body.length);
+  frame.writeUInt32LE(token % 0x100000000, 0);
+  frame.writeUInt32LE(Math.floor(token / 0x100000000), 4);
+  frame.writeUInt32LE(body.length, 8);
+  body.copy(frame, 12);
+  conn._data(frame);
+  if (xhr.status === 401 || xhr.status === 403) sessionLost(text);
+}
+
 const openConnections = new Set();
 
 /** A new HTTP ReQL connection to the server that served this page. */
 export async function connect() {
   const https = location.protocol === "https:";
-  const conn = await Promise.resolve(
-    r.connect({
-      host: location.hostname,
-      port: Number(location.port) || (https ? 443 : 80),
-      protocol: https ? "https" : "http",
-      pathname: location.pathname.replace(/[^/]*$/, ""),
-    }),
-  );
+  let conn;
+  try {
+    conn = await Promise.resolve(
+      r.connect({
+        host: location.hostname,
+        port: Number(location.port) || (https ? 443 : 80),
+        protocol: https ? "https" : "http",
+        pathname: location.pathname.replace(/[^/]*$/, ""),
+      }),
+    );
+  } catch (error) {
+    // The driver reports only the status of a refused open-new-connection.
+    if (/http status 40[13]\b/.test(error.message)) sessionLost("not logged in");
+    throw error;
+  }
   openConnections.add(conn);
   return conn;
 }
