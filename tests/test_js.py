@@ -139,3 +139,23 @@ def test_a_worker_that_died_while_idle_is_replaced(r, fresh_server):
     assert r.js("6 * 7").run(conn) == 42
     assert r.range(100).map(r.js("(function(x) { return x; })")).count().run(conn) == 100
     conn.close()
+
+
+def test_one_users_scripts_cannot_change_anothers_javascript(r, conn, server):
+    """A script may replace globals of its worker; the next user to get that
+    worker starts from a fresh context (RethinkDB gives every script one)."""
+    names = [f"js_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        r.db("rethinkdb").table("users").insert({"id": name, "password": "pw"}).run(conn)
+    mallory, alice = (r.connect(server.host, server.port, user=name, password="pw") for name in names)
+    try:
+        tamper = "Date = null; Array.prototype.map = function () { return 'tampered'; }; leaked = 42; 1"
+        for _ in range(3):  # the idle worker handed out next is the one that ran this last
+            assert r.js(tamper).run(mallory) == 1
+        assert r.js("typeof Date + ' ' + typeof leaked").run(alice) == "function undefined"
+        assert r.js("[1, 2].map(function (x) { return x * 2; })").run(alice) == [2, 4]
+    finally:
+        mallory.close()
+        alice.close()
+        for name in names:
+            r.db("rethinkdb").table("users").get(name).delete().run(conn)

@@ -9,6 +9,13 @@ outside, and it takes effect at once.
 A function returned by ``r.js`` is identified by its source: each worker
 compiles a source the first time it is called there and keeps it, so calls
 from ``map``/``filter`` cost one pipe round trip each.
+
+A script can change its worker's globals (``Date = null``,
+``Array.prototype.map = ...``), and those changes last in that worker.  So
+that one user's scripts never see, or tamper with, another's, a worker keeps
+the user it last ran for, a call prefers an idle worker of its own user, and
+a worker passing to another user starts over from a fresh JavaScript context
+(about 0.35 ms) with no compiled functions.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ MAX_WORKERS = 32
 USER_SHARE = 4
 WALL_GRACE = 0.25  # seconds the server waits past the time limit before killing
 MAX_KEPT_FUNCTIONS = 1000  # per worker, then its table is cleared
+RESET_LIMIT = 5.0  # seconds a worker may take to start a fresh context
 READ_SIZE = 1 << 16
 SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -74,6 +82,7 @@ class Worker:
     functions: dict[str, int] = field(default_factory=dict)
     next_fid: int = 1
     buffer: bytearray = field(default_factory=bytearray)
+    user: str | None = None  # whose scripts its JavaScript context has run
 
     def function_id(self, source: str) -> tuple[int, str | None]:
         """The id of ``source`` here, and the source if the worker must compile it."""
@@ -184,18 +193,18 @@ class JsPool:
         share = self._share_of(user)
         try:
             async with share, self._limiter:  # the user's share first: waiting, he holds no worker
-                return await self._run_any(request, timeout, wall_limit)
+                return await self._run_any(request, timeout, wall_limit, user)
         finally:
             if share.borrowed_tokens == 0 and share.statistics().tasks_waiting == 0:
                 self._per_user.pop(user, None)  # forget users with nothing running
 
-    async def _run_any(self, request: Any, timeout: float, wall_limit: float | None) -> dict:
+    async def _run_any(self, request: Any, timeout: float, wall_limit: float | None, user: str) -> dict:
         try:
-            return await self._run_on(await self._worker(), request, timeout, wall_limit)
+            return await self._run_on(await self._worker(user), request, timeout, wall_limit)
         except WorkerDied:
             # A worker may die while idle (killed from outside, out of
             # memory): its state died with it, so a fresh one can redo the call.
-            return await self._run_on(await self._spawn(), request, timeout, wall_limit)
+            return await self._run_on(await self._spawn(user), request, timeout, wall_limit)
 
     async def _run_on(self, worker: Worker, request: Any, timeout: float, wall_limit: float | None) -> dict:
         self._busy.add(worker)
@@ -214,13 +223,40 @@ class JsPool:
             else:
                 self._kill(worker)
 
-    async def _worker(self) -> Worker:
+    async def _worker(self, user: str) -> Worker:
         while self._idle:
-            worker = self._idle.pop()
-            if worker.process.poll() is None:
-                return worker
-            self._kill(worker)  # died while idle: reap it, take another
-        return await self._spawn()
+            worker = self._idle_worker_for(user)
+            if worker.process.poll() is not None:
+                self._kill(worker)  # died while idle: reap it, take another
+                continue
+            if worker.user != user:
+                await self._hand_over(worker, user)
+            return worker
+        return await self._spawn(user)
+
+    def _idle_worker_for(self, user: str) -> Worker:
+        """The most recently used idle worker of ``user``, else the most recent one."""
+        for i in range(len(self._idle) - 1, -1, -1):
+            if self._idle[i].user == user:
+                return self._idle.pop(i)
+        return self._idle.pop()
+
+    async def _hand_over(self, worker: Worker, user: str) -> None:
+        """Give ``worker`` a fresh JavaScript context for ``user``'s scripts."""
+        self._busy.add(worker)
+        try:
+            with trio.move_on_after(RESET_LIMIT):
+                reply = await worker.roundtrip(["reset"], RESET_LIMIT)
+                if "e" not in reply:
+                    worker.functions.clear()
+                    worker.user = user
+                    return
+            raise WorkerDied()
+        except BaseException:
+            self._kill(worker)
+            raise
+        finally:
+            self._busy.discard(worker)
 
     @staticmethod
     def _check(reply: dict) -> dict:
@@ -236,14 +272,14 @@ class JsPool:
             return
         self._idle.append(worker)
 
-    async def _spawn(self) -> Worker:
+    async def _spawn(self, user: str | None = None) -> Worker:
         process = await trio.lowlevel.open_process(
             [sys.executable, "-u", WORKER_SCRIPT, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
         self.spawned += 1
-        return Worker(process)
+        return Worker(process, user=user)
 
     def _kill(self, worker: Worker) -> None:
         """Kill at once; the process is reaped in the background."""

@@ -135,12 +135,20 @@ class Runtime:
     def __init__(self) -> None:
         import quickjs
 
+        self._quickjs = quickjs
         self._error = quickjs.JSException
-        self._context = quickjs.Context()
+        self.fresh_context()
+
+    def fresh_context(self) -> None:
+        """A new JavaScript context: no global a script changed, no compiled function."""
+        self._context = self._quickjs.Context()
         self._context.set_memory_limit(MEMORY_LIMIT)
         self._handle = self._context.eval(RUNTIME_JS)
 
     def handle(self, payload: str, timeout: float) -> str:
+        if payload == '["reset"]':  # the worker passes to another user's scripts
+            self.fresh_context()
+            return '{"v":null}'
         if payload.startswith('["map"'):
             return self.map_rows(payload, timeout)
         return self.run(payload, timeout)
