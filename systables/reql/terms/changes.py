@@ -8,7 +8,8 @@ from typing import Any
 from ... import datum as D
 from ...datum.errors import ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
-from ..feeds import DEFAULT_QUEUE_SIZE, FeedOptions, FeedStream, LimitSource, RangeSource, source_of, subscribe
+from ..feed_sources import DEFAULT_QUEUE_SIZE, LimitSource, RangeSource, source_of
+from ..feeds import FeedOptions, FeedStream, subscribe
 from ..tables import ASCENDING, DESCENDING, TableVal
 from ..term import MISSING, Env, Term, as_int, as_str, term
 from ..values import SingleSelection
