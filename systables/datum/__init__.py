@@ -76,6 +76,22 @@ def is_number(v: Any) -> bool:
     return t is int or t is float
 
 
+def json_type_name(value: Any) -> str:
+    """RethinkDB's name for a JSON value's type in parse errors."""
+    if value is None:
+        return "NULL"
+    kind = type(value)
+    if kind is bool:
+        return "BOOL"
+    if kind is dict:
+        return "OBJECT"
+    if kind is list:
+        return "ARRAY"
+    if kind is str:
+        return "STRING"
+    return "NUMBER"
+
+
 def type_name(v: Datum) -> str:
     """RethinkDB's ``get_type_name()`` of a datum (used in messages and ordering)."""
     t = type(v)

@@ -33,6 +33,7 @@ from ..admin import DEFAULT_DB
 from ..datum.jsonparse import TooDeep
 from ..datum.ql2 import QueryType, TermType
 from ..protocol import response
+from ..protocol.handshake import MAX_CONCURRENT_QUERIES
 from ..protocol.query import ParsedQuery, QueryParseError, parse_query
 from ..reql.backtrace import locate
 from ..reql.compiler import compile_checked, compile_query
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from ..reql.context import Services
     from .sessions import Sessions
 
-MAX_CONCURRENT_QUERIES = 1024
 
 # Every optarg name RethinkDB accepts, globally or on a term (optargs.cc).
 ACCEPTABLE_OPTARGS = frozenset(

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from systables.datum import fmt_num, jsonparse
+from systables.datum import fmt_num, json_type_name, jsonparse
 from systables.datum.ql2 import QueryType, TermType
 
 DESERIALIZE_FAILED = "Client is buggy (failed to deserialize query)."
@@ -48,22 +48,6 @@ class ParsedQuery:
     @property
     def profile(self) -> bool:
         return _static_flag(self.global_optargs, "profile")
-
-
-def json_type_name(value: Any) -> str:
-    """RethinkDB's name for a JSON value's type in parse errors."""
-    if value is None:
-        return "NULL"
-    kind = type(value)
-    if kind is bool:
-        return "BOOL"
-    if kind is dict:
-        return "OBJECT"
-    if kind is list:
-        return "ARRAY"
-    if kind is str:
-        return "STRING"
-    return "NUMBER"
 
 
 def _is_number(value: Any) -> bool:

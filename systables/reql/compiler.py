@@ -74,13 +74,13 @@ class Compiler:
             raise ReqlCompileError(f"Expected an array of 1 to 3 elements, but found {len(raw)}.")
         tt = raw[0]
         if type(tt) is not int:
-            raise ReqlCompileError(f"Expected a term type as a number, but found {wire_type(tt)}.")
+            raise ReqlCompileError(f"Expected a term type as a number, but found {D.json_type_name(tt)}.")
         args_raw = raw[1] if len(raw) > 1 else []
         opts_raw = raw[2] if len(raw) > 2 else {}
         if type(args_raw) is not list:
-            raise ReqlCompileError(f"Expected arguments as an array, but found {wire_type(args_raw)}.")
+            raise ReqlCompileError(f"Expected arguments as an array, but found {D.json_type_name(args_raw)}.")
         if type(opts_raw) is not dict:
-            raise ReqlCompileError(f"Expected optional arguments as an object, but found {wire_type(opts_raw)}.")
+            raise ReqlCompileError(f"Expected optional arguments as an object, but found {D.json_type_name(opts_raw)}.")
         if tt == _DATUM:
             if len(args_raw) != 1:
                 raise ReqlCompileError(f"Expected 1 argument but found {len(args_raw)}.")
@@ -250,21 +250,6 @@ _DATUM, _ARGS, _FUNC, _IMPLICIT_VAR = int(TermType.DATUM), int(TermType.ARGS), i
 
 def is_args_term(raw: Any) -> bool:
     return type(raw) is list and len(raw) > 0 and raw[0] == TermType.ARGS
-
-
-def wire_type(v: Any) -> str:
-    t = type(v)
-    if v is None:
-        return "NULL"
-    if t is bool:
-        return "BOOL"
-    if t is dict:
-        return "OBJECT"
-    if t is list:
-        return "ARRAY"
-    if t is str:
-        return "STRING"
-    return "NUMBER"
 
 
 def unsupported_term_message(tt: int) -> str:

@@ -11,16 +11,12 @@ from ...datum.ql2 import TermType as T
 from ..feed_sources import DEFAULT_QUEUE_SIZE, LimitSource, RangeSource, source_of
 from ..feeds import FeedOptions, FeedStream, subscribe
 from ..tables import ASCENDING, DESCENDING, TableVal
-from ..term import MISSING, Env, Term, as_int, as_str, term
+from ..term import MISSING, Env, Term, as_bool, as_int, as_str, term
 from ..values import SingleSelection
 from .aggregation import MinMax
 from .db_table import table_arg
 
 DEBUG_DIRECT = "DEBUG_DIRECT is not a legal read mode for this operation (an up-to-date read mode is required)."
-
-
-def truthy(v: Any) -> bool:
-    return v is not None and v is not False
 
 
 @term(T.CHANGES)
@@ -47,11 +43,11 @@ class Changes(Term):
         return FeedOptions(
             squash=await self.squash(env),
             queue_size=await self.queue_size(env),
-            include_initial=truthy(await self.opt_datum(env, "include_initial", False)),
-            include_states=truthy(await self.opt_datum(env, "include_states", False)),
-            include_offsets=truthy(await self.opt_datum(env, "include_offsets", False)),
-            include_types=truthy(await self.opt_datum(env, "include_types", False)),
-            include_resume_token=truthy(await self.opt_datum(env, "include_resume_token", False)),
+            include_initial=as_bool(await self.opt_datum(env, "include_initial", False)),
+            include_states=as_bool(await self.opt_datum(env, "include_states", False)),
+            include_offsets=as_bool(await self.opt_datum(env, "include_offsets", False)),
+            include_types=as_bool(await self.opt_datum(env, "include_types", False)),
+            include_resume_token=as_bool(await self.opt_datum(env, "include_resume_token", False)),
             resume_from=await self.opt_datum(env, "resume_from", None),
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import catalog as C
 from ... import datum as D
+from ...admin import DEFAULT_DB
 from ...datum.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 from ...datum.ql2 import TermType as T
 from ...geo.pseudo import is_geometry
@@ -24,7 +25,7 @@ async def default_db(env: Env) -> DbVal:
     """The database of ``r.table(name)``: the `db` global optarg, else `test`."""
     g = env.ctx.global_optargs.get("db")
     if g is None:
-        return DbVal("test")
+        return DbVal(DEFAULT_DB)
     v = await g.eval(env)
     if not isinstance(v, DbVal):
         raise wrong_type("DATABASE", v)

@@ -22,7 +22,7 @@ from ...datum.uuids import random_uuid
 from ..seq import seq_of, typed_error
 from ..stream import Stream
 from ..tables import TableVal, primary_key_error
-from ..term import MISSING, Env, Term, as_datum, as_str, func_or_constant, term
+from ..term import MISSING, Env, Term, as_bool, as_datum, as_str, func_or_constant, term
 from ..values import FuncVal, SingleSelection, Val
 from .basic import Datum
 from .db_table import table_arg, wrong_type
@@ -113,11 +113,7 @@ async def return_changes_of(t: Term, env: Env) -> bool | str:
         raise ReqlQueryLogicError(
             f"Invalid return_changes value `{rc}` (options are `true`, `false`, and `'always'`.)", t
         )
-    return truthy(rc)
-
-
-def truthy(v: Any) -> bool:
-    return v is not None and v is not False
+    return as_bool(rc)
 
 
 def require_write(env: Env, table: TableVal) -> None:
@@ -431,7 +427,7 @@ class RowWrite(Term):
         return await self.args[1].eval(env) if len(self.args) > 1 else None
 
     async def eval(self, env: Env) -> dict:
-        non_atomic = truthy(await self.opt_datum(env, "non_atomic", False))
+        non_atomic = as_bool(await self.opt_datum(env, "non_atomic", False))
         result = WriteResult(await return_changes_of(self, env), env.ctx.array_limit)
         sel = await self.args[0].eval(env)
         fn = await self.argument(env)
