@@ -218,11 +218,18 @@ class TableVal(Stream):
         if self.store is not None:
             self.ctx.counters.note_read(self.store.meta.id, n)
 
+    def check_local(self) -> None:
+        """In a cluster, this server reads a table only as its primary (or,
+        with ``read_mode="outdated"``, as a complete replica)."""
+        if self.store is not None:
+            self.ctx.replication.check_read(self.store.meta.id, self.read_mode, self.qualified_name)
+
     def get(self, key: Any) -> dict | None:
         """The row with primary key ``key``; invalid keys raise RethinkDB's errors."""
         self.note_read(1)
         if self.system is not None:
             return self.system.get(self.ctx, key, self.identifier_format)
+        self.check_local()
         check_primary_key(key)
         if contains_minmax(key):
             return None  # r.minval / r.maxval name no row
@@ -239,6 +246,7 @@ class TableVal(Stream):
         typeof_name: str = "TABLE_SLICE",
         sorting: str | None = None,
     ) -> "TableSlice":
+        self.check_local()
         cls = SystemScan if self.system is not None else TableScan
         return cls(self, self.primary_key, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
 
@@ -257,6 +265,7 @@ class TableVal(Stream):
         if index == self.primary_key:
             return self.scan(lo, hi, lo_open=lo_open, hi_open=hi_open, reverse=reverse, typeof_name=typeof_name, sorting=sorting)
         # The index is checked when first read, as RethinkDB does: `between(.., index=x).info()` works for any x.
+        self.check_local()
         return IndexScan(self, index, lo, hi, lo_open, hi_open, reverse, typeof_name, sorting)
 
     def check_index_usable(self, index: str, *, geo: bool = False) -> Any:
@@ -291,6 +300,7 @@ class TableVal(Stream):
         if self.system is not None:
             return len(self.system.rows(self.ctx, self.identifier_format))
         # The store keeps an exact per-table count inside every write batch.
+        self.check_local()
         return self.store.count()
 
 

@@ -1,0 +1,120 @@
+"""Replicated tables on three real servers: a table created on one server is
+in every server's catalog; ``reconfigure(replicas=3)`` places it on all three
+and answers RethinkDB's result; each new replica is backfilled from the
+primary, with a ``backfill`` row in ``rethinkdb.jobs`` on every server whose
+progress rises; writes made during the backfill reach every replica; after
+it, the primary's writes are replicated with majority acks, and a server that
+is not the primary refuses reads and writes in RethinkDB's words."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from helpers import wait_for
+from test_cluster import cluster_dir, connect, everyone_sees, servers, start  # noqa: F401  (fixtures)
+
+DOCS = 50_000
+PAD = "x" * 200
+
+
+def doc_order(doc: dict) -> tuple[str, object]:
+    return (type(doc["id"]).__name__, doc["id"])
+
+
+def tables_on(r, server) -> list[str]:
+    with connect(r, server) as conn:
+        return r.db("test").table_list().run(conn)
+
+
+def backfill_rows(r, conn) -> list[dict]:
+    return list(r.db("rethinkdb").table("jobs").filter({"type": "backfill"}).run(conn))
+
+
+def local_docs(r, server) -> list[dict]:
+    with connect(r, server) as conn:
+        return sorted(r.table("t", read_mode="outdated").run(conn), key=doc_order)
+
+
+def test_reconfigure_to_three_replicas_backfills_and_replicates(r, servers, cluster_dir):  # noqa: F811
+    a = start(servers, cluster_dir, "a")
+    b = start(servers, cluster_dir, "b", join=a)
+    c = start(servers, cluster_dir, "c", join=a)
+    wait_for(lambda: everyone_sees(r, [a, b, c], ["a", "b", "c"]), timeout=30)
+    with connect(r, a) as conn:
+        r.db("test").table_create("t").run(conn)
+        for start_id in range(0, DOCS, 5000):
+            r.table("t").insert([{"id": i, "pad": PAD} for i in range(start_id, start_id + 5000)], durability="soft").run(conn)
+    wait_for(lambda: all(tables_on(r, s) == ["t"] for s in (b, c)), timeout=10)
+    with connect(r, c) as conn:
+        config = r.table("t").config().run(conn)
+        assert config["shards"] == [{"nonvoting_replicas": [], "primary_replica": "a", "replicas": ["a"]}]
+        with pytest.raises(r.errors.ReqlOpFailedError, match="is on server `a`, and this server does not forward"):
+            r.table("t").count().run(conn)
+
+    with connect(r, a) as conn:
+        with pytest.raises(r.errors.ReqlOpFailedError) as refused:
+            r.table("t").reconfigure(shards=1, replicas=4).run(conn)
+        assert refused.value.message == (
+            "Can't put 4 replicas on servers with the tag `default` because there are only 3 servers with the tag "
+            "`default`. It's impossible to have more replicas of the data than there are servers."
+        )
+        result = r.table("t").reconfigure(shards=1, replicas=3).run(conn)
+    assert result["reconfigured"] == 1 and len(result["config_changes"]) == 1 and len(result["status_changes"]) == 1
+    [change] = result["config_changes"]
+    assert change["old_val"]["shards"][0]["replicas"] == ["a"]
+    new_shard = change["new_val"]["shards"][0]
+    assert new_shard["primary_replica"] == "a" and sorted(new_shard["replicas"]) == ["a", "b", "c"]
+
+    # Poll every server's backfill rows while writing to the primary.
+    conns = {s.name: connect(r, s) for s in (a, b, c)}
+    seen: dict[tuple[str, str], list[float]] = {}  # (server, job id) -> progress seen
+    rows_seen: list[dict] = []
+    written = 0
+    began = time.monotonic()
+    deadline = began + 60
+    try:
+        while time.monotonic() < deadline:
+            rows = {name: backfill_rows(r, conn) for name, conn in conns.items()}
+            for name, found in rows.items():
+                for row in found:
+                    seen.setdefault((name, row["id"][1]), []).append(row["info"]["progress"])
+                    rows_seen.append(row)
+            r.table("t").insert({"id": f"during-{written}"}).run(conns["a"])
+            r.table("t").get(written).update({"pad": "changed"}).run(conns["a"])
+            written += 1
+            if not any(rows.values()) and any(seen.values()):
+                status = r.table("t").status().run(conns["a"])
+                if status["status"]["all_replicas_ready"]:
+                    break
+            time.sleep(0.02)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    print(f"backfill of {DOCS} documents to two replicas: {time.monotonic() - began:.2f} s")
+    assert {name for name, _ in seen} == {"a", "b", "c"}
+    for key, progress in seen.items():
+        rises = sum(1 for x, y in zip(progress, progress[1:]) if y > x)
+        assert rises >= 2, (key, progress)
+    row = rows_seen[0]
+    assert row["type"] == "backfill" and row["id"][0] == "backfill" and len(row["servers"]) == 2
+    assert row["info"]["db"] == "test" and row["info"]["table"] == "t" and row["info"]["source_server"] == "a"
+    assert row["info"]["destination_server"] in ("b", "c") and 0 <= row["info"]["progress"] < 1
+    assert row["duration_sec"] > 0 and row["info"]["phase"] == "copying"
+    assert {r_["info"]["destination_server"] for r_ in rows_seen} == {"b", "c"}
+
+    with connect(r, a) as conn:
+        status = r.table("t").status().run(conn)
+        assert status["shards"][0]["primary_replicas"] == ["a"]
+        assert sorted((x["server"], x["state"]) for x in status["shards"][0]["replicas"]) == [
+            ("a", "ready"), ("b", "ready"), ("c", "ready")
+        ]
+        r.table("t").insert({"id": "after"}).run(conn)  # majority acks: on b or c by now
+        expected = sorted(r.table("t").run(conn), key=doc_order)
+    assert len(expected) == DOCS + written + 1
+    assert sum(1 for d in expected if d.get("pad") == "changed") == written
+    for replica in (b, c):
+        wait_for(lambda: local_docs(r, replica) == expected, timeout=10)
+    with connect(r, b) as conn:
+        with pytest.raises(r.errors.ReqlOpFailedError, match="^Cannot perform write: The primary replica of table `test.t` is on server `a`"):
+            r.table("t").insert({"id": "refused"}).run(conn)
