@@ -118,3 +118,50 @@ def test_reconfigure_to_three_replicas_backfills_and_replicates(r, servers, clus
     with connect(r, b) as conn:
         with pytest.raises(r.errors.ReqlOpFailedError, match="^Cannot perform write: The primary replica of table `test.t` is on server `a`"):
             r.table("t").insert({"id": "refused"}).run(conn)
+
+
+def test_databases_and_tables_are_shared_and_created_with_replicas(r, servers, cluster_dir):  # noqa: F811
+    a = start(servers, cluster_dir, "a")
+    b = start(servers, cluster_dir, "b", join=a)
+    wait_for(lambda: everyone_sees(r, [a, b], ["a", "b"]), timeout=30)
+    with connect(r, b) as conn:
+        r.db_create("shop").run(conn)
+        created = r.db("shop").table_create("u", replicas=2).run(conn)
+        assert created["tables_created"] == 1
+        with pytest.raises(r.errors.ReqlOpFailedError, match="only 2 servers with the tag `default`"):
+            r.db("shop").table_create("v", replicas=3).run(conn)
+        r.db("shop").table("u").insert([{"id": i} for i in range(100)]).run(conn)
+
+    def shard_on_a():
+        with connect(r, a) as conn:
+            if "u" not in r.db("shop").table_list().run(conn):
+                return None
+            return r.db("shop").table("u").config()["shards"].run(conn)
+
+    assert wait_for(shard_on_a, timeout=10) == [{"nonvoting_replicas": [], "primary_replica": "b", "replicas": sorted(["a", "b"], key=lambda n: {"a": a.server_id, "b": b.server_id}[n])}]
+    with connect(r, a) as conn:
+        wait_for(lambda: r.db("shop").table("u", read_mode="outdated").count().run(conn) == 100, timeout=10)
+        with pytest.raises(r.errors.ReqlOpFailedError, match="Cannot perform read: The primary replica of table `shop.u` is on server `b`"):
+            r.db("shop").table("u").get(1).run(conn)
+    with connect(r, b) as conn:
+        renamed = r.db("shop").table("u").config().update({"name": "w"}).run(conn)
+        assert renamed["replaced"] == 1, renamed
+        moved = r.db("shop").table("w").config().update({"shards": [{"primary_replica": "a", "replicas": ["a"]}]}).run(conn)
+        assert moved["errors"] == 1 and "use `reconfigure`" in moved["first_error"]
+    wait_for(lambda: tables_of(r, a, "shop") == ["w"], timeout=10)
+    with connect(r, a) as conn:
+        r.db("shop").table_drop("w").run(conn)
+    wait_for(lambda: tables_of(r, b, "shop") == [], timeout=10)
+    with connect(r, a) as conn:
+        r.db_drop("shop").run(conn)
+    wait_for(lambda: "shop" not in db_names(r, b), timeout=10)
+
+
+def tables_of(r, server, db: str) -> list[str]:
+    with connect(r, server) as conn:
+        return r.db(db).table_list().run(conn)
+
+
+def db_names(r, server) -> list[str]:
+    with connect(r, server) as conn:
+        return r.db_list().run(conn)

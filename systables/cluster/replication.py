@@ -43,13 +43,13 @@ from ..datum.errors import ReqlOpFailedError, ReqlOpIndeterminateError, ReqlQuer
 from ..jobs.history import Outcome
 from ..jobs.registry import Job, backfill_id
 from . import handshake, wire
-from .tables import TableConfig, TableDirectory, single_shard
+from .tables import TableConfig, TableDirectory, meta_fields, single_shard
 
 if TYPE_CHECKING:
     from ..jobs.registry import JobRegistry
     from ..logbook import LogBook
     from ..node import Node
-    from ..storage import Storage, TableStore
+    from ..storage import Storage, TableMeta, TableStore
     from ..storage.changes import Change
     from .service import Cluster
 
@@ -501,12 +501,20 @@ class Replication:
             await self._acks.wait()
 
     # -- reconfiguration ---------------------------------------------------------------------
+    async def place_new(self, meta: "TableMeta", shards: int, replicas: dict[str, int]) -> None:
+        """A table just created here: its configuration in etcd at once (its
+        primary is this server), then its other replicas placed."""
+        table_id = meta.id
+        if table_id not in self.directory.configs:
+            me = self.node.server_id
+            if not await self.directory.swap(TableConfig(table_id, meta_fields(meta), single_shard(me, [me])), 0):
+                await self.directory.refresh(table_id)  # the directory's own publication came first
+        if replicas != {"default": 1} or shards != 1:
+            await self.reconfigure(table_id, shards, replicas, False)
+
     async def reconfigure(self, table_id: str, shards: int, replicas: dict[str, int], dry_run: bool) -> TableConfig:
         """Place the table's replicas as RethinkDB would; returns the new configuration."""
-        if shards != 1:
-            raise ReqlOpFailedError("A table spread over several servers has one shard in this version; use `shards=1`.")
-        if set(replicas) != {"default"}:
-            raise ReqlQueryLogicError("Replicas by server tag are not supported across servers yet.")
+        self.check_placeable(shards, replicas)
         for _ in range(CAS_ATTEMPTS):
             config = self.directory.configs[table_id]
             new = TableConfig(config.id, config.fields, self._place(config, replicas["default"]), config.revision)
@@ -518,6 +526,14 @@ class Replication:
         raise ReqlOpFailedError(
             f"The table's configuration was changed by another server meanwhile. The table was not reconfigured."
         )
+
+    @staticmethod
+    def check_placeable(shards: int, replicas: dict[str, int]) -> None:
+        """What this version cannot place across servers yet."""
+        if shards != 1:
+            raise ReqlOpFailedError("A table spread over several servers has one shard in this version; use `shards=1`.")
+        if set(replicas) != {"default"}:
+            raise ReqlQueryLogicError("Replicas by server tag are not supported across servers yet.")
 
     def _place(self, config: TableConfig, count: int) -> list[dict[str, Any]]:
         """Keep the primary and the replicas that hold the data; add the least
