@@ -8,6 +8,7 @@ is not the primary refuses reads and writes in RethinkDB's words."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -29,6 +30,15 @@ def tables_on(r, server) -> list[str]:
 
 def backfill_rows(r, conn) -> list[dict]:
     return list(r.db("rethinkdb").table("jobs").filter({"type": "backfill"}).run(conn))
+
+
+def poll_backfills(r, server, seen: dict, rows_seen: list, ready: threading.Event) -> None:
+    with connect(r, server) as conn:
+        while not ready.is_set():
+            for row in backfill_rows(r, conn):
+                seen.setdefault((server.name, row["id"][1]), []).append(row["info"]["progress"])
+                rows_seen.append(row)
+            time.sleep(0.02)
 
 
 def local_docs(r, server) -> list[dict]:
@@ -66,31 +76,25 @@ def test_reconfigure_to_three_replicas_backfills_and_replicates(r, servers, clus
     new_shard = change["new_val"]["shards"][0]
     assert new_shard["primary_replica"] == "a" and sorted(new_shard["replicas"]) == ["a", "b", "c"]
 
-    # Poll every server's backfill rows while writing to the primary.
-    conns = {s.name: connect(r, s) for s in (a, b, c)}
+    # Every server's backfill rows, polled every 20 ms in a thread of its own,
+    # while this thread writes to the primary until every replica is ready.
     seen: dict[tuple[str, str], list[float]] = {}  # (server, job id) -> progress seen
     rows_seen: list[dict] = []
-    written = 0
+    ready = threading.Event()
+    pollers = [threading.Thread(target=poll_backfills, args=(r, s, seen, rows_seen, ready), daemon=True) for s in (a, b, c)]
     began = time.monotonic()
-    deadline = began + 60
-    try:
-        while time.monotonic() < deadline:
-            rows = {name: backfill_rows(r, conn) for name, conn in conns.items()}
-            for name, found in rows.items():
-                for row in found:
-                    seen.setdefault((name, row["id"][1]), []).append(row["info"]["progress"])
-                    rows_seen.append(row)
-            r.table("t").insert({"id": f"during-{written}"}).run(conns["a"])
-            r.table("t").get(written).update({"pad": "changed"}).run(conns["a"])
+    for poller in pollers:
+        poller.start()
+    written = 0
+    with connect(r, a) as conn:
+        while not ready.is_set() and time.monotonic() < began + 60:
+            r.table("t").insert({"id": f"during-{written}"}).run(conn)
+            r.table("t").get(written).update({"pad": "changed"}).run(conn)
             written += 1
-            if not any(rows.values()) and any(seen.values()):
-                status = r.table("t").status().run(conns["a"])
-                if status["status"]["all_replicas_ready"]:
-                    break
-            time.sleep(0.02)
-    finally:
-        for conn in conns.values():
-            conn.close()
+            if r.table("t").status()["status"]["all_replicas_ready"].run(conn) and not backfill_rows(r, conn):
+                ready.set()
+    for poller in pollers:
+        poller.join()
     print(f"backfill of {DOCS} documents to two replicas: {time.monotonic() - began:.2f} s")
     assert {name for name, _ in seen} == {"a", "b", "c"}
     for key, progress in seen.items():
