@@ -169,3 +169,23 @@ def tables_of(r, server, db: str) -> list[str]:
 def db_names(r, server) -> list[str]:
     with connect(r, server) as conn:
         return r.db_list().run(conn)
+
+
+def test_a_primary_that_lost_its_quorum_refuses_writes(r, servers, cluster_dir):  # noqa: F811
+    a = start(servers, cluster_dir, "a")
+    b = start(servers, cluster_dir, "b", join=a)
+    c = start(servers, cluster_dir, "c", join=a)
+    wait_for(lambda: everyone_sees(r, [a, b, c], ["a", "b", "c"]), timeout=30)
+    with connect(r, a) as conn:
+        r.db("test").table_create("q", replicas=3).run(conn)
+        wait_for(lambda: r.table("q").status()["status"]["all_replicas_ready"].run(conn), timeout=10)
+        b.kill()
+        assert r.table("q").insert({"id": 1}).run(conn)["inserted"] == 1  # a and c are a majority
+        c.kill()
+        # Refused before it is written, or (if c's connection is not seen closed
+        # yet) not acknowledged: INDETERMINATE once it is.
+        with pytest.raises(r.errors.ReqlError, match="^Cannot perform write: The primary replica"):
+            r.table("q").insert({"id": 2}).run(conn)
+        with pytest.raises(r.errors.ReqlOpFailedError, match="isn't connected to a quorum of replicas. The write was not performed."):
+            r.table("q").insert({"id": 3}).run(conn)
+        assert r.table("q").get(1).run(conn) == {"id": 1}

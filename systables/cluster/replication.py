@@ -42,6 +42,7 @@ from ..datum import norm_num
 from ..datum.errors import ReqlOpFailedError, ReqlOpIndeterminateError, ReqlQueryLogicError
 from ..jobs.history import Outcome
 from ..jobs.registry import Job, backfill_id
+from ..storage import StorageError
 from . import handshake, wire
 from .tables import TableConfig, TableDirectory, meta_fields, single_shard
 
@@ -150,7 +151,14 @@ class Replication:
         if self._nursery is None:
             return
         me = self.node.server_id
-        for table_id, config in list(self.directory.configs.items()):
+        configs = self.directory.configs
+        for table_id in [t for t in self._incoming if t not in configs or t not in self.storage.tables]:
+            self._stop_following(table_id)  # dropped
+        for table_id in [t for t in self._outgoing if t not in configs]:
+            for out in self._outgoing[table_id].values():
+                out.queue.append([-1, b"", None])  # dropped: the streams end
+                out.wake.set()
+        for table_id, config in list(configs.items()):
             if table_id not in self.storage.tables:
                 continue
             if config.primary == me:
@@ -263,7 +271,10 @@ class Replication:
         config = self.directory.configs.get(table_id) if type(table_id) is str else None
         if config is None or config.primary != self.node.server_id or destination not in config.replicas:
             return  # not (or no longer) this server's to give: the replica asks again later
-        store = self.storage.table(table_id)
+        try:
+            store = self.storage.table(table_id)
+        except StorageError:
+            return  # dropped meanwhile
         out = Outgoing(str(destination))
         self._outgoing.setdefault(table_id, {})[out.destination] = out
         store.followers += 1
@@ -272,6 +283,8 @@ class Replication:
                 nursery.start_soon(self._receive_acks, stream, table_id, out, nursery.cancel_scope)
                 await self._send(stream, store, out)
                 nursery.cancel_scope.cancel()
+        except (StorageError, trio.BrokenResourceError):
+            pass  # the table was dropped, or the replica went away: it asks again if it still should
         finally:
             store.followers -= 1
             self._outgoing.get(table_id, {}).pop(out.destination, None)
@@ -334,6 +347,8 @@ class Replication:
                 if config is not None and config.primary in self.cluster.peers:
                     try:
                         await self._replicate(table_id, config.primary)
+                    except StorageError:
+                        pass  # the table was dropped meanwhile: reconcile stops this task
                     except (OSError, trio.BrokenResourceError, trio.TooSlowError, wire.FrameError) as e:
                         self.log.log("warn", f"Replication of table {table_id} from {config.primary} stopped: {e}")
                     except Exception as e:  # a bug: logged, and the replica asks again
