@@ -1,13 +1,12 @@
-"""The cluster port's join exchange (sans-IO): one JSON line each way.
+"""The cluster port's header line and join exchange (sans-IO).
 
-The other conversation is ``{"systables_cluster": 1, "op": "replicate", ...}``,
-then the replication stream (``wire.py``, ``replication.py``).
-
-A joining server sends ``{"systables_cluster": 1, "op": "join", ...}``; the
-server it joins answers with where etcd is and, when the newcomer is to run
-an etcd member, the ``--initial-cluster`` it must start with.  Anything else
-on the port is refused as RethinkDB words it in its log ("received invalid
-clustering header")."""
+Every conversation opens with one JSON line ``{"systables_cluster": 1,
+"op": ...}``.  A joining server sends ``"op": "join"``; the server it joins
+answers one line with where etcd is and, when the newcomer is to run an etcd
+member, the ``--initial-cluster`` it must start with.  A replica sends
+``"op": "replicate"``, then the replication stream follows (``wire.py``,
+``replication.py``).  Anything else on the port is refused as RethinkDB words
+it in its log ("received invalid clustering header")."""
 
 from __future__ import annotations
 
