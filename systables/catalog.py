@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .datum import fmt_num, type_name
 from .datum.errors import ReqlOpFailedError, ReqlQueryLogicError
@@ -63,8 +63,10 @@ def check_replication(
     replicas: Any = None,
     primary_replica_tag: Any = None,
     nonvoting_replica_tags: Any = None,
+    server_tags: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Validate the options (None = not given); returns replicas per server tag."""
+    """Validate the options (None = not given) against the connected servers'
+    tags (this server alone by default); returns replicas per server tag."""
     if shards is not None:
         check_shards(shards)
     try:
@@ -88,7 +90,7 @@ def check_replication(
             "if there are zero replicas, there is nowhere to put the data."
         )
     for tag, count in per_tag.items():
-        servers = SERVER_TAGS.get(tag, 0)
+        servers = (server_tags or SERVER_TAGS).get(tag, 0)
         if count > servers:
             raise ReqlOpFailedError(
                 f"Can't put {count} replicas on servers with the tag `{tag}` because there are only {servers} "
@@ -211,6 +213,18 @@ def write_hook_function(blob: bytes) -> Any:
     return func
 
 
+class Placement(Protocol):
+    """Where a cluster keeps each table (the cluster's replication service)."""
+
+    def shards(self, table_id: str) -> list[dict] | None:
+        """``[{primary_replica, replicas, nonvoting_replicas}]`` by server id; None outside a cluster."""
+        ...
+
+    def replica_state(self, table_id: str, server_id: str) -> str: ...
+
+    def primary_connected(self, table_id: str) -> bool: ...
+
+
 class Catalog:
     """Names of databases and tables, and the config/status rows describing them
     (shared by the admin terms and the system tables)."""
@@ -221,6 +235,7 @@ class Catalog:
         self.write_hooks = WriteHooks(storage)
         self._by_name: tuple[dict, dict] = ({}, {})
         self._names_version = -1
+        self.placement: Placement | None = None  # set in a cluster (by the composition root)
 
     # -- databases -----------------------------------------------------------
     def db_by_name(self, name: str) -> "DbMeta | None":
@@ -284,12 +299,28 @@ class Catalog:
         else:
             self.storage.put_meta(SHARDS_META + table_id, shards)
 
+    def _placed(self, table_id: str) -> list[dict] | None:
+        return self.placement.shards(table_id) if self.placement is not None else None
+
+    def _server(self, server_id: str, identifier_format: str) -> str:
+        """A server named in a table's configuration (its id once it is gone)."""
+        return self.node.ref_of(server_id, identifier_format) or server_id
+
     def table_config_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
-        server = self.node.ref(identifier_format)
-        shards = [
-            {"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}
-            for _ in range(self.shard_count(t.id))
-        ]
+        placed = self._placed(t.id)
+        if placed is not None:
+            ref = lambda sid: self._server(sid, identifier_format)  # noqa: E731
+            shards = [
+                {"nonvoting_replicas": [ref(s) for s in shard["nonvoting_replicas"]],
+                 "primary_replica": ref(shard["primary_replica"]), "replicas": [ref(s) for s in shard["replicas"]]}
+                for shard in placed
+            ]
+        else:
+            server = self.node.ref(identifier_format)
+            shards = [
+                {"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]}
+                for _ in range(self.shard_count(t.id))
+            ]
         row = {
             "db": t.db_id if identifier_format == "uuid" else self.db_name(t.db_id),
             "durability": t.durability,
@@ -309,6 +340,9 @@ class Catalog:
         return self.write_hooks.row(t.id)
 
     def table_status_row(self, t: "TableMeta", identifier_format: str = "name") -> dict:
+        placed = self._placed(t.id)
+        if placed is not None and self.placement is not None:
+            return self._cluster_status_row(t, placed, self.placement, identifier_format)
         server = self.node.ref(identifier_format)
         shards = [
             {"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}
@@ -325,5 +359,27 @@ class Catalog:
                 "ready_for_outdated_reads": True,
                 "ready_for_reads": True,
                 "ready_for_writes": True,
+            },
+        }
+
+    def _cluster_status_row(self, t: "TableMeta", placed: list[dict], placement: Placement, fmt: str) -> dict:
+        up = placement.primary_connected(t.id)
+        shards, ready = [], up
+        for shard in placed:
+            replicas = [{"server": self._server(s, fmt), "state": placement.replica_state(t.id, s)} for s in shard["replicas"]]
+            ready = ready and all(r["state"] == "ready" for r in replicas)
+            primaries = [self._server(shard["primary_replica"], fmt)] if up else []
+            shards.append({"primary_replicas": primaries, "replicas": replicas})
+        return {
+            "db": t.db_id if fmt == "uuid" else self.db_name(t.db_id),
+            "id": t.id,
+            "name": t.name,
+            "raft_leader": self._server(placed[0]["primary_replica"], fmt) if up else None,
+            "shards": shards,
+            "status": {
+                "all_replicas_ready": ready,
+                "ready_for_outdated_reads": True,
+                "ready_for_reads": up,
+                "ready_for_writes": up,
             },
         }

@@ -16,7 +16,7 @@ from . import garbage, timeslice
 from .admin import Admin
 from .auth import Auth
 from .catalog import Catalog
-from .cluster import Cluster, ClusterOptions
+from .cluster import CatalogActions, Cluster, ClusterOptions, Replication, TableConfig, TableDirectory
 from .feeds.hub import ChangeHub
 from .feeds.system import SystemFeeds
 from .indexes.builder import IndexBuilds
@@ -73,9 +73,11 @@ class Server:
             jobs=jobs, counters=counters, clients=self.sessions, cluster=cluster,
             connections=self.sessions, history=history,
         )
-        cluster.describe = system.describe_server
         index_functions = IndexFunctions()
         feeds = Hubs(ChangeHub(storage, log), SystemFeeds())
+        replication = self._replication(storage, node, log, cluster, admin, jobs, feeds.system)
+        catalog.placement = replication
+        cluster.describe = lambda: {**system.describe_server(), **replication.describe()}
         admin.on_table_dropped(feeds.tables.table_dropped)
         self._follow_system_changes(feeds.system, admin, jobs, log)
         cluster.on_change.append(lambda: [feeds.system.notify(t) for t in ("server_config", "server_status", "current_issues")])
@@ -83,7 +85,7 @@ class Server:
         services = self.services = Services(
             node=node, log=log, storage=storage, catalog=catalog, admin=admin, auth=auth, jobs=jobs,
             indexes=IndexBuilds(storage, jobs, log), index_functions=index_functions,
-            counters=counters, system=system, js=JsPool(), feeds=feeds,
+            counters=counters, system=system, js=JsPool(), feeds=feeds, replication=replication,
         )
         index_functions.bind(services)
         storage.compile_index = index_functions.for_index
@@ -98,6 +100,31 @@ class Server:
             directory=o.directory, bind=o.bind, port=node.port(o.cluster_port), join=o.join,
             canonical_addresses=o.canonical_addresses,
         )
+
+    @staticmethod
+    def _replication(
+        storage: Storage, node: Node, log: LogBook, cluster: Cluster, admin: Admin, jobs: JobRegistry, system_feeds: SystemFeeds,
+    ) -> Replication:
+        """The cluster's tables: mirrored between etcd and the catalog through
+        the admin service's own operations, and replicated; idle (no task,
+        no listener) unless this server is part of a cluster."""
+        directory = TableDirectory(storage, node, log)
+
+        def create_table(config: TableConfig) -> None:
+            f = config.fields
+            admin.create_table(f["db_id"], f["name"], primary_key=f["primary_key"], durability=f["durability"],
+                               write_acks=f["write_acks"], table_id=config.id)
+
+        directory.actions = CatalogActions(
+            create_db=lambda name, db_id: admin.create_db(name, db_id=db_id), drop_db=admin.drop_db,
+            create_table=create_table, drop_table=admin.drop_table,
+        )
+        admin.on_change.append(directory.local_changed)
+        directory.on_change.append(lambda: [system_feeds.notify(t) for t in ("table_config", "table_status", "db_config")])
+        replication = Replication(storage, node, cluster, directory, jobs, log)
+        cluster.coordinated += [directory.run, replication.run]
+        cluster.handlers["replicate"] = replication.serve_replica
+        return replication
 
     def _job_history(self, storage: Storage, jobs: JobRegistry) -> JobHistory:
         """The job history, fed by the registry (background jobs) and the

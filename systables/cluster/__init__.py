@@ -2,6 +2,8 @@
 ARCHITECTURE.md, "The cluster")."""
 
 from .etcd_member import ClusterSetupError
+from .replication import Replication
 from .service import Cluster, ClusterOptions
+from .tables import CatalogActions, TableConfig, TableDirectory
 
-__all__ = ["Cluster", "ClusterOptions", "ClusterSetupError"]
+__all__ = ["CatalogActions", "Cluster", "ClusterOptions", "ClusterSetupError", "Replication", "TableConfig", "TableDirectory"]

@@ -49,6 +49,7 @@ class WatchEvent:
     kind: str  # "put" or "delete"
     key: str
     value: str | None
+    mod_revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,17 @@ class Etcd:
         answer = await self._call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
         return [_kv(raw) for raw in answer.get("kvs", [])], int(answer["header"]["revision"])
 
+    async def put_if(self, key: str, value: str, mod_revision: int) -> int | None:
+        """Compare-and-swap: write ``key`` only if its revision is still
+        ``mod_revision`` (0: only if it does not exist).  Returns the new
+        revision, or None when someone changed the key first."""
+        compare = {"key": _b64(key), "target": "MOD", "result": "EQUAL", "mod_revision": str(mod_revision)}
+        put = {"request_put": {"key": _b64(key), "value": _b64(value)}}
+        answer = await self._call("/v3/kv/txn", {"compare": [compare], "success": [put]})
+        if not answer.get("succeeded"):
+            return None
+        return int(answer["header"]["revision"])
+
     async def delete(self, key: str) -> None:
         await self._call("/v3/kv/deleterange", {"key": _b64(key)})
 
@@ -151,7 +163,8 @@ class Etcd:
                     for event in orjson.loads(line).get("result", {}).get("events", []):
                         kv = event["kv"]
                         deleted = event.get("type") == "DELETE"
-                        yield WatchEvent("delete" if deleted else "put", _unb64(kv["key"]), None if deleted else _unb64(kv.get("value", "")))
+                        value = None if deleted else _unb64(kv.get("value", ""))
+                        yield WatchEvent("delete" if deleted else "put", _unb64(kv["key"]), value, int(kv.get("mod_revision", 0)))
         except httpx.HTTPError as e:
             self.endpoints.append(self.endpoints.pop(0))  # try another one next time
             raise EtcdError(f"watch on {endpoint} ended: {e!r}") from e

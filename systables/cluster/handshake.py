@@ -1,10 +1,12 @@
-"""The cluster port's join exchange (sans-IO): one JSON line each way.
+"""The cluster port's header line and join exchange (sans-IO).
 
-A joining server sends ``{"systables_cluster": 1, "op": "join", ...}``; the
-server it joins answers with where etcd is and, when the newcomer is to run
-an etcd member, the ``--initial-cluster`` it must start with.  Anything else
-on the port is refused as RethinkDB words it in its log ("received invalid
-clustering header")."""
+Every conversation opens with one JSON line ``{"systables_cluster": 1,
+"op": ...}``.  A joining server sends ``"op": "join"``; the server it joins
+answers one line with where etcd is and, when the newcomer is to run an etcd
+member, the ``--initial-cluster`` it must start with.  A replica sends
+``"op": "replicate"``, then the replication stream follows (``wire.py``,
+``replication.py``).  Anything else on the port is refused as RethinkDB words
+it in its log ("received invalid clustering header")."""
 
 from __future__ import annotations
 
@@ -56,10 +58,19 @@ def _line(data: bytes) -> dict:
     return body
 
 
-def parse_request(data: bytes) -> JoinRequest:
+def parse_header(data: bytes, ops: tuple[str, ...]) -> dict:
+    """The first line of a cluster-port conversation, whose ``op`` is one of ``ops``."""
     body = _line(data)
-    if body.get("systables_cluster") != PROTOCOL or body.get("op") != "join":
+    if body.get("systables_cluster") != PROTOCOL or body.get("op") not in ops:
         raise HandshakeError(INVALID_HEADER)
+    return body
+
+
+def parse_request(data: bytes) -> JoinRequest:
+    return join_request(parse_header(data, ("join",)))
+
+
+def join_request(body: dict) -> JoinRequest:
     fields = (body.get("server_id"), body.get("name"), body.get("peer_url"))
     if not all(type(v) is str for v in fields):
         raise HandshakeError(INVALID_HEADER)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 import trio
@@ -72,6 +72,10 @@ class Cluster:
         self.describe: Callable[[], dict[str, Any]] = lambda: {}  # this server's rows, set by the composition root
         self.peers: dict[str, dict[str, Any]] = {}  # other servers' published rows, by id
         self.on_change: list[Callable[[], Any]] = []  # told when a server comes, goes or changes
+        # Run (with the etcd client) once coordination is up: the table directory, replication.
+        self.coordinated: list[Callable[[Etcd], Awaitable[None]]] = []
+        # Cluster-port conversations other than joins, by the header's `op`.
+        self.handlers: dict[str, Callable[[trio.SocketStream, dict[str, Any]], Awaitable[None]]] = {}
         self.port = 0  # the cluster port listened on
         self.etcd: Etcd | None = None
         self._state = ClusterState.load(options.directory, advertised_host(options))
@@ -118,8 +122,13 @@ class Cluster:
     async def _start_coordination(self, endpoints: list[str]) -> None:
         self.etcd = Etcd(endpoints)
         await wait_serving(self.etcd)
-        assert self._nursery is not None
+        self._start_coordinated()
+
+    def _start_coordinated(self) -> None:
+        assert self._nursery is not None and self.etcd is not None
         self._nursery.start_soon(self._membership)
+        for run in self.coordinated:
+            self._nursery.start_soon(run, self.etcd)
 
     def _new_member(self) -> EtcdMember:
         member = EtcdMember(self.options.directory, self._state, self.node.server_id)
@@ -135,8 +144,7 @@ class Cluster:
             await self._member.start(self._nursery)
         endpoints = list(dict.fromkeys(([state.client_url] if state.member else []) + state.endpoints))
         self.etcd = Etcd(endpoints)
-        assert self._nursery is not None
-        self._nursery.start_soon(self._membership)  # it waits for a quorum by itself
+        self._start_coordinated()  # they wait for a quorum by themselves
 
     async def _bootstrap(self) -> None:
         """The first join: this server becomes a one-member etcd cluster."""
@@ -202,8 +210,16 @@ class Cluster:
     async def _answer_peer(self, stream: trio.SocketStream) -> None:
         try:
             with trio.fail_after(JOIN_CONNECT_TIMEOUT):
-                request = handshake.parse_request(await _read_line(stream))
+                header = handshake.parse_header(await _read_line(stream), ("join", *self.handlers))
         except (handshake.HandshakeError, trio.TooSlowError, trio.BrokenResourceError):
+            self.log.log("warn", handshake.INVALID_HEADER.capitalize() + ".")
+            return
+        if header["op"] != "join":
+            await self.handlers[header["op"]](stream, header)
+            return
+        try:
+            request = handshake.join_request(header)
+        except handshake.HandshakeError:
             self.log.log("warn", handshake.INVALID_HEADER.capitalize() + ".")
             return
         try:

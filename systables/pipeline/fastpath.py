@@ -48,6 +48,8 @@ def point_get(session: "Session", parsed: "ParsedQuery") -> bytes | None:
     table = catalog.table_by_name(db.id, table_name) if db is not None else None
     if table is None or not services.auth.allowed(session.user, "read", db.id, table.id):
         return None
+    if not services.replication.serves_locally(table.id):
+        return None  # a replica's table: the general path answers why not
     try:
         doc = services.storage.table(table.id).get(key)
     except Exception:  # a key the store refuses: the general path words the error

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..admin import Admin
     from ..auth import Auth
     from ..catalog import Catalog
+    from ..cluster import Replication
     from ..indexes.builder import IndexBuilds
     from ..jobs.counters import TableCounters
     from ..jobs.registry import JobRegistry
@@ -50,6 +51,7 @@ class Services:
     system: "SystemTables"
     js: "JsPool"
     feeds: "Hubs"
+    replication: "Replication"
 
 
 class QueryContext:
@@ -58,7 +60,7 @@ class QueryContext:
 
     __slots__ = (
         "node", "log", "storage", "catalog", "admin", "auth", "jobs", "indexes", "index_functions", "counters",
-        "system", "js", "feeds",
+        "system", "js", "feeds", "replication",
         "user", "global_optargs", "array_limit", "start_time", "_now", "docs_read", "docs_written", "query",
         "connection_id", "tables",
     )
@@ -84,6 +86,7 @@ class QueryContext:
         self.system = services.system
         self.js = services.js
         self.feeds = services.feeds
+        self.replication = services.replication
         self.user = user
         self.global_optargs = global_optargs
         self.array_limit = array_limit

@@ -44,6 +44,14 @@ class TableConfig:
     indexes: list | None
     write_hook: Any
     changefeed_retention: dict | None = None  # None: the default
+    shard_rows: Any = None  # ``shards`` as written, with servers named in ``fmt``
+    fmt: str = "name"
+
+
+CLUSTER_SHARDS = (
+    "Placing replicas by writing `shards` is not supported across servers yet; use `reconfigure` "
+    "(the table's configuration was not changed)."
+)
 
 
 class TableConfigTable(SystemTable):
@@ -102,7 +110,9 @@ class TableConfigTable(SystemTable):
         write_hook = field("write_hook", None)
         retention = parse_retention(reader.optional("changefeed_retention", None))
         reader.finish()
-        return TableConfig(name, db_id, primary_key, durability, write_acks, shards, indexes, write_hook, retention)
+        config = TableConfig(name, db_id, primary_key, durability, write_acks, shards, indexes, write_hook, retention)
+        config.shard_rows, config.fmt = row.get("shards"), fmt
+        return config
 
     def parse_db(self, v: Any, fmt: str) -> str:
         catalog = self.catalog
@@ -141,8 +151,9 @@ class TableConfigTable(SystemTable):
             raise FormatError("In `shards`: Expected an array of servers.")
         if not replicas:
             raise RefusedChange("You must specify at least one replica for each shard.")
+        connected = {self.server_ref(fmt)} | {self.server_ref_of(sid, fmt) for sid in self.node.peers}
         for server in [*replicas, primary, *nonvoting]:
-            if server is not None and self.server_ref(fmt) != server:
+            if server is not None and server not in connected:
                 raise RefusedChange(f"Server `{server if type(server) is str else D.print_datum(server)}` does not exist or is not connected.")
         if primary not in replicas:
             shown = primary if type(primary) is str else D.print_datum(primary)
@@ -173,6 +184,8 @@ class TableConfigTable(SystemTable):
             raise RefusedChange(INDEXES_READ_ONLY)
         if not D.eq(config.write_hook, current["write_hook"]):
             raise RefusedChange(WRITE_HOOK_READ_ONLY)
+        if self.node.peers and not D.eq(self.catalog.table_config_row(meta, config.fmt)["shards"], config.shard_rows):
+            raise RefusedChange(CLUSTER_SHARDS)
         self.admin.change_table(
             meta,
             name=config.name,

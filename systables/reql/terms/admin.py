@@ -107,13 +107,49 @@ class Reconfigure(AdminTerm):
         shards = await self.required(env, "shards")
         options = {k: await self.opt_datum(env, k, None) for k in ("primary_replica_tag", "nonvoting_replica_tags")}
         replicas = await self.required(env, "replicas")
+        replication = env.ctx.replication
+        tags = replication.server_tags() if replication.active else None
         try:
-            C.check_replication(shards=shards, replicas=replicas, **options)
+            per_tag = C.check_replication(shards=shards, replicas=replicas, **options, server_tags=tags)
         except ReqlError as e:
             raise e.at(option_term(self, e))
         dry_run = await self.opt_datum(env, "dry_run", False)
         dry_run = dry_run is not None and dry_run is not False  # any other value is true, as in RethinkDB
+        if replication.active:
+            return await self.place(env, self.tables_of(env, target), shards, per_tag, dry_run)
         return self.apply(env, self.tables_of(env, target), shards, dry_run)
+
+    async def place(self, env: Env, tables: list[Any], shards: int, per_tag: dict[str, int], dry_run: bool) -> dict:
+        """In a cluster: choose the servers, change the configuration in etcd
+        (the replicas' backfills start from there)."""
+        catalog = env.ctx.catalog
+        config_changes, status_changes = [], []
+        for meta in tables:
+            old_config, old_status = catalog.table_config_row(meta), catalog.table_status_row(meta)
+            try:
+                new = await env.ctx.replication.reconfigure(meta.id, shards, per_tag, dry_run)
+            except ReqlError as e:
+                raise e.at(self)
+            if dry_run:
+                shards_rows = dict(catalog.table_config_row(meta))
+                new_config = shards_rows | {"shards": self.render_shards(env, new.shards)}
+            else:
+                new_config = catalog.table_config_row(meta)
+                status_changes.append({"new_val": catalog.table_status_row(meta), "old_val": old_status})
+            config_changes.append({"new_val": new_config, "old_val": old_config})
+        result: dict[str, Any] = {"config_changes": config_changes, "reconfigured": 0 if dry_run else len(tables)}
+        if not dry_run:
+            result["status_changes"] = status_changes
+        return result
+
+    @staticmethod
+    def render_shards(env: Env, shards: list[dict]) -> list[dict]:
+        ref = lambda sid: env.ctx.node.ref_of(sid, "name") or sid  # noqa: E731
+        return [
+            {"nonvoting_replicas": [ref(s) for s in shard["nonvoting_replicas"]],
+             "primary_replica": ref(shard["primary_replica"]), "replicas": [ref(s) for s in shard["replicas"]]}
+            for shard in shards
+        ]
 
     async def required(self, env: Env, name: str) -> Any:
         v = await self.opt_datum(env, name, MISSING)

@@ -274,11 +274,15 @@ class TableCreate(AdminTerm):
         durability = await self.opt_datum(env, "durability", "hard")
         if durability not in ("hard", "soft"):
             raise ReqlQueryLogicError(f'Durability option `{show(durability)}` unrecognized (options are "hard" and "soft").', self)
-        shards = await self.check_replication(env)
+        shards, per_tag = await self.check_replication(env)
         dbm = ctx.catalog.require_db(db.name)
         ctx.auth.require(env.ctx.user, "config", dbm.id)
         try:
+            if ctx.replication.active:
+                ctx.replication.check_placeable(shards, per_tag)
             meta = ctx.admin.create_table(dbm.id, name, primary_key=pk, durability=durability, shards=shards)
+            if ctx.replication.active:  # in a cluster: its configuration in etcd, replicas placed
+                await ctx.replication.place_new(meta, shards, per_tag)
         except ReqlError as e:
             raise e.at(self)
         return {
@@ -286,15 +290,17 @@ class TableCreate(AdminTerm):
             "tables_created": 1,
         }
 
-    async def check_replication(self, env: Env) -> int:
-        """Validate the sharding and replication optargs; returns the shard count."""
+    async def check_replication(self, env: Env) -> tuple[int, dict[str, int]]:
+        """Validate the sharding and replication optargs; returns the shard
+        count and the replicas per server tag."""
         opts = {k: await self.opt_datum(env, k, MISSING) for k in C.REPLICATION_OPTS}
         given = {k: (None if v is MISSING else v) for k, v in opts.items()}
+        replication = env.ctx.replication
         try:
-            C.check_replication(**given)
+            per_tag = C.check_replication(**given, server_tags=replication.server_tags() if replication.active else None)
         except ReqlError as e:
             raise e.at(option_term(self, e))
-        return 1 if given["shards"] is None else given["shards"]
+        return 1 if given["shards"] is None else given["shards"], per_tag
 
 
 def option_term(t: Term, error: Exception) -> Term:
