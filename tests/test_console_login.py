@@ -19,22 +19,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from helpers import poll, wait_for
+from console_login_fixtures import ADMIN_PASSWORD, USERS, admin, bob, locked  # noqa: F401 (fixtures)
 from rethinkdb import r as R
 from rethinkdb.errors import ReqlAuthError, ReqlDriverError
 from serverproc import ServerProcess, temp_server
 from test_web_http import ENDLESS, term
 
-ADMIN_PASSWORD = "adm1n pw"
 NOT_LOGGED_IN = "Not logged in: log in to the console first.\n"
 NOT_YOURS = "This HTTP connection belongs to another console session.\n"
 LOGIN_FAILED = "Wrong user name or password.\n"
 PASSWORD_CHANGED = "Connection closed: its user's password was changed."
 USER_DELETED = "Connection closed: its user was deleted."
-USERS = R.db("rethinkdb").table("users")
 CONNECTIONS = R.db("rethinkdb").table("connections")
 
 
@@ -107,28 +106,6 @@ class Browser:
         return self.send(conn_id, token, [1, term(query)]).response
 
 
-@pytest.fixture(scope="module")
-def locked() -> Iterator[ServerProcess]:
-    """A server whose admin has a password: its console asks for a login."""
-    srv = temp_server(extra_args=["--initial-password", ADMIN_PASSWORD])
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def admin(locked: ServerProcess) -> Iterator[Any]:
-    conn = R.connect(locked.host, locked.port, password=ADMIN_PASSWORD)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def bob(admin: Any) -> Iterator[str]:
-    name = "bob_" + uuid.uuid4().hex[:8]
-    USERS.insert({"id": name, "password": "b0b"}).run(admin)
-    yield name
-    USERS.get(name).delete().run(admin)
 
 
 def http_rows(admin: Any, user: str) -> list[dict]:

@@ -8,20 +8,18 @@ to ``test-artifacts/console-login-*.png``."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Iterator
 
 import pytest
+from console_login_fixtures import USERS, admin, bob, locked  # noqa: F401 (fixtures)
 from rethinkdb import r as R
 
 from browserkit import launched_chromium, screenshot, wait_for
-from serverproc import ServerProcess, temp_server
+from serverproc import temp_server
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 15_000
-ADMIN_PASSWORD = "adm1n pw"
-USERS = R.db("rethinkdb").table("users")
 CONNECTIONS = R.db("rethinkdb").table("connections")
 
 
@@ -31,27 +29,6 @@ def browser() -> Iterator[Any]:
         yield instance
 
 
-@pytest.fixture(scope="module")
-def locked() -> Iterator[ServerProcess]:
-    srv = temp_server(extra_args=["--initial-password", ADMIN_PASSWORD])
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def admin(locked: ServerProcess) -> Iterator[Any]:
-    conn = R.connect(locked.host, locked.port, password=ADMIN_PASSWORD)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def bob(admin: Any) -> Iterator[str]:
-    name = "bob_" + uuid.uuid4().hex[:6]
-    USERS.insert({"id": name, "password": "b0b"}).run(admin)
-    yield name
-    USERS.get(name).delete().run(admin)
 
 
 @pytest.fixture

@@ -137,10 +137,7 @@ class Reconfigure(AdminTerm):
                 new_config = catalog.table_config_row(meta)
                 status_changes.append({"new_val": catalog.table_status_row(meta), "old_val": old_status})
             config_changes.append({"new_val": new_config, "old_val": old_config})
-        result: dict[str, Any] = {"config_changes": config_changes, "reconfigured": 0 if dry_run else len(tables)}
-        if not dry_run:
-            result["status_changes"] = status_changes
-        return result
+        return reconfigure_result(config_changes, status_changes, dry_run, len(tables))
 
     @staticmethod
     def render_shards(env: Env, shards: list[dict]) -> list[dict]:
@@ -197,10 +194,7 @@ class Reconfigure(AdminTerm):
                 new_config = catalog.table_config_row(meta)
                 status_changes.append({"new_val": catalog.table_status_row(meta), "old_val": old_status})
             config_changes.append({"new_val": new_config, "old_val": old_config})
-        result: dict[str, Any] = {"config_changes": config_changes, "reconfigured": 0 if dry_run else len(tables)}
-        if not dry_run:
-            result["status_changes"] = status_changes
-        return result
+        return reconfigure_result(config_changes, status_changes, dry_run, len(tables))
 
 
 @term(T.REBALANCE)
@@ -260,3 +254,12 @@ class Grant(AdminTerm):
             return (db_meta(env, target, self).id,), self
         table = table_arg(target, self.args[0])
         return (table.db_id, table.id), self
+
+
+def reconfigure_result(config_changes: list, status_changes: list, dry_run: bool, tables: int) -> dict:
+    """RethinkDB's answer to ``reconfigure``: a dry run changes nothing, so it
+    reports no table reconfigured and no status change."""
+    result: dict[str, Any] = {"config_changes": config_changes, "reconfigured": 0 if dry_run else tables}
+    if not dry_run:
+        result["status_changes"] = status_changes
+    return result
